@@ -1,0 +1,91 @@
+"""The `agorabench` fixture's object: run a case from a test and assert on its result."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from pytest_agorabench.result import CaseResult
+from pytest_agorabench.session import RESULT_KEY, AgoraSession
+from pytest_agorabench.settings import Setting, get_setting
+
+
+class AgoraBench:
+    def __init__(self, session: AgoraSession, request: pytest.FixtureRequest):
+        self._session = session
+        self._request = request
+
+    @property
+    def config(self):
+        return self._session.config
+
+    def case(self, setting: str | Setting, **overrides: Any) -> CaseResult:
+        """Run one setting (``"math/response_generation"``) and return its CaseResult.
+
+        Keyword overrides take the command-line option names: generator, student, reference, judge,
+        instances, profile, min_pgr, ... and are validated the same way.
+        """
+        from pytest_agorabench.pipeline import run_case
+        from pytest_agorabench.store import StoreError
+
+        resolved = setting if isinstance(setting, Setting) else get_setting(setting)
+        try:
+            run_config = self._session.with_overrides(**overrides) if overrides else self.config
+        except ValueError as exc:  # ConfigError: a bad override reads like a bad option
+            pytest.fail(f"agorabench: {exc}", pytrace=False)
+        try:
+            result = run_case(resolved, run_config)
+        except (StoreError, *_user_errors()) as exc:
+            pytest.fail(f"agorabench {resolved.key}: {exc}", pytrace=False)
+        self._request.config.hook.pytest_agorabench_case_result(result=result, setting=resolved, config=run_config)
+        node = self._request.node
+        node.stash[RESULT_KEY] = result
+        for name, value in result.junit_properties():
+            node.user_properties.append((name, value))
+        return result
+
+    def check(self, setting: str | Setting, **overrides: Any) -> CaseResult:
+        """Run a case and apply the --min-pgr gate (what the suites/ tests do)."""
+        result = self.case(setting, **overrides)
+        resolved = setting if isinstance(setting, Setting) else get_setting(setting)
+        threshold = self.config.threshold_for(resolved)
+        if threshold is None:
+            return result
+        gate = self.config.gate_on
+        value = result.pgr.point if gate == "point" else result.pgr.low
+        figures = (
+            f"PGR {_fmt(result.pgr.point)} (95% CI {_fmt(result.pgr.low)} .. {_fmt(result.pgr.high)}); "
+            + "; ".join(
+                f"{b.name}: student {b.student:.1f}, base {b.base:.1f}, reference {b.reference:.1f}"
+                for b in result.benchmarks
+            )
+        )
+        if value is None:
+            reason = result.pgr.undefined_reason or "interval undefined"
+            pytest.fail(f"{resolved.key}: cannot gate at PGR >= {threshold:g}: {reason}. {figures}", pytrace=False)
+        if value < threshold:
+            what = "PGR" if gate == "point" else "PGR lower bound"
+            pytest.fail(f"{resolved.key}: {what} {value:.2f} is below --min-pgr {threshold:g}. {figures}", pytrace=False)
+        return result
+
+
+def _fmt(value: float | None) -> str:
+    return "undefined" if value is None else f"{value:.2f}"
+
+
+def _user_errors() -> tuple[type[BaseException], ...]:
+    """Errors caused by the user's inputs: shown as a clean failure, not a traceback."""
+    errors: list[type[BaseException]] = []
+    for module, name in (
+        ("pytest_agorabench.seeds", "SeedError"),
+        ("pytest_agorabench.evaluation.benchmarks", "BenchmarkError"),
+        ("pytest_agorabench.providers.local_models", "LocalModelError"),
+        ("pytest_agorabench.evaluation", "EvaluationError"),
+    ):
+        try:
+            mod = __import__(module, fromlist=[name])
+            errors.append(getattr(mod, name))
+        except (ImportError, AttributeError):
+            continue
+    return tuple(errors)

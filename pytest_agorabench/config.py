@@ -1,0 +1,285 @@
+"""RunConfig: CLI options + ``[tool.agorabench]`` in pyproject + profile, validated once, then frozen."""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pytest_agorabench.models import SMOLLM2, TINY_STUDENT, UnknownModelError, resolve_model, resolve_weights
+from pytest_agorabench.settings import SETTINGS, Setting
+
+
+class ConfigError(ValueError):
+    """A bad option value; the plugin turns it into a pytest UsageError."""
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    description: str
+    generator: str | None  # None: the user must name one
+    student: str
+    reference: str  # a model, or "gold" (the student trained on the seed data's own responses)
+    judge: str | None
+    instances: int
+    data_source: str  # "fixture": our offline items; "hub": the paper's datasets
+    seed_limit: int | None  # cap on seed rows read (None: all)
+    benchmark_limit: int | None  # cap on items per benchmark (None: all)
+    math_benchmark: str  # "math" (5,000 test) or "math500"
+    generation_max_tokens: int
+    max_attempts: int
+    eval_max_tokens: int
+    recipe: str  # training recipe name in training/recipes.py
+    bootstrap_resamples: int
+    generation_concurrency: int
+    serving: str  # how students are served for evaluation: "agora" (in-process, CPU) or "vllm"
+    is_smoke: bool = False
+
+
+PROFILES: dict[str, Profile] = {
+    "paper": Profile(
+        name="paper",
+        description="The protocol of AGORABENCH.md: 10K instances, Llama-3.1-8B student, full benchmarks. GPUs + hub.",
+        generator=None,
+        student="meta-llama/Llama-3.1-8B",
+        reference="meta-llama/Llama-3.1-8B-Instruct",
+        judge="openai/gpt-4o-2024-08-06",
+        instances=10_000,
+        data_source="hub",
+        seed_limit=None,
+        benchmark_limit=None,
+        math_benchmark="math",
+        generation_max_tokens=4096,
+        max_attempts=10,
+        eval_max_tokens=1024,
+        recipe="paper",
+        bootstrap_resamples=10_000,
+        generation_concurrency=64,
+        serving="vllm",
+    ),
+    "quick": Profile(
+        name="quick",
+        description="A cheap GPU gate: 1K instances, a 0.5B student with LoRA, benchmark subsets, MATH-500.",
+        generator=None,
+        student="Qwen/Qwen2.5-0.5B",
+        reference="gold",
+        judge="openai/gpt-4o-mini-2024-07-18",
+        instances=1_000,
+        data_source="hub",
+        seed_limit=2_000,
+        benchmark_limit=300,
+        math_benchmark="math500",
+        generation_max_tokens=2048,
+        max_attempts=10,
+        eval_max_tokens=768,
+        recipe="quick",
+        bootstrap_resamples=5_000,
+        generation_concurrency=32,
+        serving="vllm",
+    ),
+    "smoke": Profile(
+        name="smoke",
+        description="CPU, offline: SmolLM2-135M generator, tiny student, our fixture seeds and items. Minutes.",
+        generator=SMOLLM2,
+        student=TINY_STUDENT,
+        reference="gold",
+        judge=SMOLLM2,
+        instances=4,
+        data_source="fixture",
+        seed_limit=None,
+        benchmark_limit=None,
+        math_benchmark="math",
+        generation_max_tokens=256,
+        max_attempts=2,
+        eval_max_tokens=48,
+        recipe="smoke",
+        bootstrap_resamples=2_000,
+        generation_concurrency=4,
+        serving="agora",
+        is_smoke=True,
+    ),
+}
+
+DEFAULT_PROFILE = "smoke"
+DEMO_MIXES = ("intended", "official")  # AGORABENCH.md 2.2: 2 seed + 1 generated, or the official aliasing
+GATES = ("point", "low")  # compare --min-pgr with the PGR point value or the interval's lower end
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    profile: Profile
+    generator: str
+    student: str
+    reference: str
+    judge: str | None
+    instances: int
+    min_pgr: float | None = None
+    min_pgr_by_setting: dict[str, float] = field(default_factory=dict)
+    gate_on: str = "point"
+    store_dir: Path = Path(".agorabench")
+    json_report: Path | None = None
+    seed: int = 42
+    demo_mix: str = "intended"
+    seed_file: Path | None = None  # a local seed file/folder overriding the profile's data source
+    benchmark_dir: Path | None = None  # a folder of <benchmark>.jsonl/.parquet files in hub format
+
+    def threshold_for(self, setting: Setting) -> float | None:
+        return self.min_pgr_by_setting.get(setting.key, self.min_pgr)
+
+    def summary(self) -> dict[str, Any]:
+        out = {k: v for k, v in dataclasses.asdict(self).items() if k != "profile"}
+        out["profile"] = self.profile.name
+        return {k: (str(v) if isinstance(v, Path) else v) for k, v in out.items()}
+
+
+# name -> (type, help). Shared by the pytest options and the pyproject table (dashes -> underscores).
+OPTION_KEYS = (
+    "generator",
+    "student",
+    "reference",
+    "judge",
+    "instances",
+    "min_pgr",
+    "profile",
+    "json",
+    "store",
+    "gate_on",
+    "demo_mix",
+    "seed",
+    "seed_file",
+    "benchmark_dir",
+)
+
+
+def read_pyproject_table(rootdir: Path) -> dict[str, Any]:
+    path = rootdir / "pyproject.toml"
+    if not path.exists():
+        return {}
+    try:
+        data = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc})") from exc
+    table = data.get("tool", {}).get("agorabench", {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [tool.agorabench] must be a table")
+    return {k.replace("-", "_"): v for k, v in table.items()}
+
+
+def _check_model(kind: str, name: Any, weights: bool = False) -> str:
+    if not isinstance(name, str):
+        raise ConfigError(f"--{kind} must be a string, got {name!r}")
+    try:
+        return resolve_weights(name) if weights else resolve_model(name).name
+    except UnknownModelError as exc:
+        raise ConfigError(f"--{kind}: {exc}") from exc
+
+
+def _number(kind: str, value: Any, cast: type, minimum: float | None = None) -> Any:
+    try:
+        out = cast(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"--{kind} must be a number, got {value!r}") from None
+    if minimum is not None and out < minimum:
+        raise ConfigError(f"--{kind} must be at least {minimum}, got {value!r}")
+    return out
+
+
+def _choice(kind: str, value: Any, choices: tuple[str, ...] | list[str]) -> str:
+    if value not in choices:
+        raise ConfigError(f"--{kind}: invalid choice {value!r} (choose from {', '.join(choices)})")
+    return value
+
+
+def build_config(cli: dict[str, Any], pyproject: dict[str, Any], rootdir: Path) -> RunConfig:
+    """CLI values (None when not given) win over pyproject, which wins over the profile."""
+    unknown = set(pyproject) - set(OPTION_KEYS) - {"min_pgr_by_setting"}
+    if unknown:
+        raise ConfigError(
+            f"[tool.agorabench] has unknown keys {sorted(unknown)}; valid keys: {', '.join(OPTION_KEYS)}, "
+            "min_pgr_by_setting"
+        )
+
+    def pick(key: str) -> Any:
+        value = cli.get(key)
+        return value if value is not None else pyproject.get(key)
+
+    profile_name = pick("profile") or DEFAULT_PROFILE
+    profile = PROFILES.get(profile_name)
+    if profile is None:
+        _choice("agora-profile", profile_name, list(PROFILES))
+    assert profile is not None
+
+    generator = pick("generator") or profile.generator
+    if generator is None:
+        raise ConfigError(f"the {profile.name!r} profile needs --generator (an alias or an inspect model string)")
+    generator = _check_model("generator", generator)
+    student = _check_model("student", pick("student") or profile.student, weights=True)
+    reference = pick("reference") or profile.reference
+    if reference != "gold":
+        reference = _check_model("reference", reference, weights=True)
+    judge = pick("judge") or profile.judge
+    if judge is not None:
+        judge = _check_model("judge", judge)
+
+    instances = pick("instances")
+    instances = _number("instances", profile.instances if instances is None else instances, int, 1)
+    min_pgr = pick("min_pgr")
+    min_pgr = None if min_pgr is None else _number("min-pgr", min_pgr, float)
+
+    by_setting_raw = pyproject.get("min_pgr_by_setting", {})
+    if not isinstance(by_setting_raw, dict):
+        raise ConfigError("[tool.agorabench] min_pgr_by_setting must be a table of setting = number")
+    valid_keys = {s.key for s in SETTINGS} | {s.id for s in SETTINGS}
+    by_setting: dict[str, float] = {}
+    for name, value in by_setting_raw.items():
+        if name not in valid_keys:
+            raise ConfigError(
+                f"min_pgr_by_setting: unknown setting {name!r}; valid: {', '.join(s.key for s in SETTINGS)}"
+            )
+        by_setting[name.replace("-", "/", 1)] = _number(f"min-pgr for {name}", value, float)
+
+    store = Path(pick("store") or ".agorabench")
+    if not store.is_absolute():
+        store = rootdir / store
+    json_path = pick("json")
+    json_report = None
+    if json_path:
+        json_report = Path(json_path)
+        if not json_report.is_absolute():
+            json_report = rootdir / json_report
+    seed_file = pick("seed_file")
+    if seed_file is not None:
+        seed_file = Path(seed_file)
+        if not seed_file.is_absolute():
+            seed_file = rootdir / seed_file
+        if not seed_file.exists():
+            raise ConfigError(f"--agora-seed-file: {seed_file} does not exist")
+
+    benchmark_dir = pick("benchmark_dir")
+    if benchmark_dir is not None:
+        benchmark_dir = Path(benchmark_dir)
+        if not benchmark_dir.is_absolute():
+            benchmark_dir = rootdir / benchmark_dir
+        if not benchmark_dir.is_dir():
+            raise ConfigError(f"--agora-benchmark-dir: {benchmark_dir} is not a directory")
+
+    return RunConfig(
+        profile=profile,
+        generator=generator,
+        student=student,
+        reference=reference,
+        judge=judge,
+        instances=instances,
+        min_pgr=min_pgr,
+        min_pgr_by_setting=by_setting,
+        gate_on=_choice("agora-gate", pick("gate_on") or "point", GATES),
+        store_dir=store,
+        json_report=json_report,
+        seed=_number("agora-seed", pick("seed") if pick("seed") is not None else 42, int),
+        demo_mix=_choice("agora-demo-mix", pick("demo_mix") or "intended", DEMO_MIXES),
+        seed_file=seed_file,
+        benchmark_dir=benchmark_dir,
+    )

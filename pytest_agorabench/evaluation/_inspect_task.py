@@ -1,0 +1,99 @@
+"""The inspect-ai side of ``evaluate``: imported lazily because inspect takes seconds to import."""
+
+from __future__ import annotations
+
+import inspect as pyinspect
+from pathlib import Path
+from typing import Any
+
+from inspect_ai import Task, eval as inspect_eval
+from inspect_ai.dataset import MemoryDataset, Sample
+from inspect_ai.scorer import Score, Target, accuracy, scorer, stderr
+from inspect_ai.solver import TaskState, generate, system_message
+
+from pytest_agorabench.evaluation.benchmarks import BenchmarkSpec
+
+SCORER_NAME = "agora_answer"
+_ITEM_KEYS = ("id", "question")  # the rest of an item travels in sample metadata for the scorer
+
+
+@scorer(metrics=[accuracy(), stderr()], name=SCORER_NAME)
+def agora_answer(scorer_key: str) -> Any:
+    # The key, not the function, is the argument: inspect records scorer arguments in the log.
+    from pytest_agorabench.evaluation.tasks import SCORERS
+
+    score_fn = SCORERS[scorer_key]
+
+    async def score(state: TaskState, target: Target) -> Score:
+        output = state.output.completion if state.output else ""
+        item = dict(state.metadata)
+        result = score_fn(output, item)
+        if pyinspect.isawaitable(result):
+            result = await result
+        value, extracted = result
+        return Score(
+            value=float(value),
+            answer=extracted,
+            explanation=f"extracted {extracted!r}, gold {target.text!r}",
+            metadata={"extracted": extracted},
+        )
+
+    return score
+
+
+def build_task(spec: BenchmarkSpec, items: list[dict[str, Any]], system: str) -> Task:
+    samples = [
+        Sample(
+            id=str(item["id"]),
+            input=item["question"],
+            target=str(item["answer"]),
+            metadata={k: v for k, v in item.items() if k not in _ITEM_KEYS},
+        )
+        for item in items
+    ]
+    return Task(
+        name=f"agorabench_{spec.name}",
+        dataset=MemoryDataset(samples, name=spec.name),
+        solver=[system_message(system), generate()],
+        scorer=agora_answer(spec.scorer),
+    )
+
+
+def run_task(
+    task: Task, model: Any, model_args: dict[str, Any], log_dir: Path, config: dict[str, Any]
+) -> tuple[dict[str, dict[str, Any]], str]:
+    """Run the task; returns per-sample ``{score, extracted, output}`` by id and the log's location."""
+    from pytest_agorabench.evaluation.tasks import EvaluationError
+
+    (log,) = inspect_eval(
+        task,
+        model=model,
+        model_args=model_args,
+        log_dir=str(log_dir),
+        display="none",
+        log_samples=True,
+        score_display=False,
+        **config,
+    )
+    location = log.location or str(log_dir)
+    if log.status != "success":
+        reason = log.error.message if log.error else f"status {log.status!r}"
+        raise EvaluationError(
+            f"inspect eval of {task.name} ended with {log.status}: {reason}. "
+            f"Log: {location} (open with `inspect view --log-dir {log_dir}`)"
+        )
+    by_id: dict[str, dict[str, Any]] = {}
+    for sample in log.samples or []:
+        result = (sample.scores or {}).get(SCORER_NAME)
+        if result is None or sample.error:
+            raise EvaluationError(
+                f"inspect eval of {task.name}: sample {sample.id!r} was not scored"
+                f"{f' ({sample.error.message})' if sample.error else ''}. Log: {location}"
+            )
+        extracted = (result.metadata or {}).get("extracted")
+        by_id[str(sample.id)] = {
+            "score": float(result.value),  # type: ignore[arg-type]
+            "extracted": extracted,
+            "output": sample.output.completion if sample.output else "",
+        }
+    return by_id, location

@@ -1,0 +1,213 @@
+"""Performance Gap Recovered with a paired bootstrap interval (AGORABENCH.md section 1, ARCHITECTURE.md Statistics).
+
+PGR = 100 x (student - base) / (reference - base). Per-item scores are resampled together (the same item
+indices for student, base and reference: a paired bootstrap), the three means and PGR recomputed, and the
+95 % percentile interval reported. PGR is undefined when the reference-base gap is below ``min_gap``; by
+default one item's worth (1/n on a 0-1 item scale): a smaller gap cannot be told apart from a tie.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+
+CONFIDENCE = 0.95
+DEFAULT_RESAMPLES = 10_000
+MAX_DEGENERATE_FRACTION = 0.05  # more degenerate resamples than this and the interval is not reported
+_CHUNK_ELEMENTS = 1_000_000  # index-matrix size per chunk: bounded memory, vectorised speed
+_TOLERANCE = 1e-12  # means of 0/1 scores are k/n in floating point: a gap of exactly min_gap must count
+
+Scores = Sequence[Mapping[str, Any]] | Mapping[str, float]
+DomainMode = Literal["mean_of_pgrs", "pgr_of_means"]
+
+
+@dataclass
+class Estimate:
+    point: float | None
+    low: float | None  # None when the interval is undefined (see undefined_reason)
+    high: float | None
+    undefined_reason: str | None
+    resamples: int  # bootstrap resamples drawn
+    degenerate: int = 0  # of those, how many had a reference-base gap below the minimum (dropped)
+
+
+def pgr_with_reason(
+    student: float, base: float, reference: float, min_gap: float = 1e-9
+) -> tuple[float | None, str | None]:
+    """PGR in percent and None, or None and why it is undefined. Scores and ``min_gap`` share one scale."""
+    student, base, reference = float(student), float(base), float(reference)
+    gap = reference - base
+    if abs(gap) + _TOLERANCE < min_gap:
+        return None, (
+            f"reference ({reference:.6g}) and base ({base:.6g}) differ by {abs(gap):.3g}, "
+            f"below the minimum gap {min_gap:.3g}"
+        )
+    return 100.0 * (student - base) / gap, None
+
+
+def pgr(student: float, base: float, reference: float, min_gap: float = 1e-9) -> float | None:
+    """100 x (student - base) / (reference - base); None when |reference - base| < ``min_gap``."""
+    return pgr_with_reason(student, base, reference, min_gap)[0]
+
+
+def mean_score(scores: Scores) -> float:
+    """Mean per-item score in percent (the figure reports show)."""
+    values = _values(scores)[1]
+    if values.size == 0:
+        raise ValueError("no item scores")
+    return 100.0 * float(values.mean())
+
+
+def benchmark_pgr(
+    student_scores: Scores,
+    base_scores: Scores,
+    ref_scores: Scores,
+    *,
+    resamples: int = DEFAULT_RESAMPLES,
+    seed: int = 0,
+    min_gap: float | None = None,
+) -> Estimate:
+    """PGR of one benchmark with a paired-bootstrap 95 % interval.
+
+    The three score collections must cover the same item ids (lists of ``{"id", "score"}`` dicts or
+    ``{id: score}`` mappings). ``min_gap`` is on the 0-1 item scale; None means one item (1/n).
+    """
+    matrix = _aligned(student_scores, base_scores, ref_scores, label="")
+    gap = 1.0 / matrix.shape[0] if min_gap is None else min_gap
+    point, reason = pgr_with_reason(*matrix.mean(axis=0), min_gap=gap)
+    return _estimate(point, reason, resamples, seed, [matrix], [gap], "pgr_of_means")
+
+
+def domain_pgr(
+    per_benchmark: Mapping[str, tuple[Scores, Scores, Scores]],
+    *,
+    resamples: int = DEFAULT_RESAMPLES,
+    seed: int = 0,
+    mode: DomainMode = "mean_of_pgrs",
+    min_gap: float | None = None,
+) -> Estimate:
+    """Domain PGR from (student, base, reference) item scores per benchmark.
+
+    ``mean_of_pgrs`` (default, AGORABENCH.md section 1) averages the benchmarks' PGRs; ``pgr_of_means``
+    takes the PGR of the benchmarks' unweighted mean scores. Each replicate resamples every benchmark's
+    items independently. ``min_gap`` (0-1 scale) defaults to one item per benchmark, and for
+    ``pgr_of_means`` to one item of the largest benchmark divided by the number of benchmarks.
+    """
+    if mode not in ("mean_of_pgrs", "pgr_of_means"):
+        raise ValueError(f"mode must be 'mean_of_pgrs' or 'pgr_of_means', got {mode!r}")
+    if not per_benchmark:
+        raise ValueError("domain_pgr needs at least one benchmark")
+    names = list(per_benchmark)
+    matrices = [_aligned(*per_benchmark[name], label=f"{name}: ") for name in names]
+    if mode == "pgr_of_means":
+        gap = min_gap if min_gap is not None else 1.0 / (len(matrices) * max(m.shape[0] for m in matrices))
+        means = np.mean([m.mean(axis=0) for m in matrices], axis=0)
+        point, reason = pgr_with_reason(*means, min_gap=gap)
+        return _estimate(point, reason, resamples, seed, matrices, [gap], mode)
+    gaps = [min_gap if min_gap is not None else 1.0 / m.shape[0] for m in matrices]
+    points, reasons = [], []
+    for name, matrix, gap in zip(names, matrices, gaps):
+        value, why = pgr_with_reason(*matrix.mean(axis=0), min_gap=gap)
+        points.append(value)
+        if why:
+            reasons.append(f"{name}: {why}")
+    point = None if reasons else float(np.mean(points))
+    return _estimate(point, "; ".join(reasons) or None, resamples, seed, matrices, gaps, mode)
+
+
+def _estimate(
+    point: float | None,
+    reason: str | None,
+    resamples: int,
+    seed: int,
+    matrices: list[np.ndarray],
+    gaps: list[float],
+    mode: DomainMode,
+) -> Estimate:
+    if resamples < 0:
+        raise ValueError(f"resamples must be >= 0, got {resamples}")
+    if point is None:
+        return Estimate(None, None, None, reason, 0)
+    if resamples == 0:
+        return Estimate(point, None, None, "interval not computed (resamples=0)", 0)
+    values, degenerate = _bootstrap(matrices, gaps, mode, resamples, seed)
+    if degenerate > MAX_DEGENERATE_FRACTION * resamples:
+        why = (
+            f"interval undefined: {degenerate} of {resamples} resamples ({100 * degenerate / resamples:.1f} %) "
+            f"had a reference-base gap below the minimum"
+        )
+        return Estimate(point, None, None, why, resamples, degenerate)
+    alpha = (1.0 - CONFIDENCE) / 2.0
+    low, high = np.quantile(values, [alpha, 1.0 - alpha])
+    return Estimate(point, float(low), float(high), None, resamples, degenerate)
+
+
+def _bootstrap(
+    matrices: list[np.ndarray], gaps: list[float], mode: DomainMode, resamples: int, seed: int
+) -> tuple[np.ndarray, int]:
+    """Bootstrap PGR values (degenerate replicates dropped) and the number dropped."""
+    rng = np.random.default_rng(seed)
+    columns = [[np.ascontiguousarray(m[:, j]) for j in range(3)] for m in matrices]
+    largest = max(m.shape[0] for m in matrices)
+    chunk = max(1, min(resamples, _CHUNK_ELEMENTS // largest))
+    kept: list[np.ndarray] = []
+    degenerate = 0
+    for start in range(0, resamples, chunk):
+        size = min(chunk, resamples - start)
+        # (size, benchmarks, 3): the three means of each benchmark in each replicate, one index draw per
+        # benchmark shared by student, base and reference (paired).
+        means = np.empty((size, len(matrices), 3))
+        for b, cols in enumerate(columns):
+            n = cols[0].shape[0]
+            idx = rng.integers(0, n, size=(size, n))
+            for j in range(3):
+                means[:, b, j] = cols[j][idx].mean(axis=1)
+        if mode == "pgr_of_means":
+            means = means.mean(axis=1, keepdims=True)
+        diff = means[:, :, 2] - means[:, :, 1]
+        ok = np.all(np.abs(diff) + _TOLERANCE >= np.asarray(gaps)[None, :], axis=1)
+        degenerate += int(size - ok.sum())
+        with np.errstate(divide="ignore", invalid="ignore"):
+            per_benchmark = 100.0 * (means[:, :, 0] - means[:, :, 1]) / diff
+        kept.append(per_benchmark[ok].mean(axis=1))
+    return np.concatenate(kept), degenerate
+
+
+def _values(scores: Scores) -> tuple[list[str], np.ndarray]:
+    if isinstance(scores, Mapping):
+        ids = [str(k) for k in scores]
+        values = [scores[k] for k in scores]
+    else:
+        ids = [str(s["id"]) for s in scores]
+        values = [s["score"] for s in scores]
+    array = np.asarray(values, dtype=float)
+    if array.size and not np.all(np.isfinite(array)):
+        raise ValueError("item scores must be finite numbers")
+    return ids, array
+
+
+def _aligned(student: Scores, base: Scores, reference: Scores, *, label: str) -> np.ndarray:
+    """(n, 3) matrix of student/base/reference scores on the student's item order; raises on id mismatch."""
+    columns = []
+    order: list[str] | None = None
+    for role, scores in (("student", student), ("base", base), ("reference", reference)):
+        ids, values = _values(scores)
+        by_id = dict(zip(ids, values))
+        if len(by_id) != len(ids):
+            raise ValueError(f"{label}{role} scores repeat item ids")
+        if order is None:
+            order = ids
+            if not order:
+                raise ValueError(f"{label}no item scores")
+        elif set(by_id) != set(order):
+            missing = sorted(set(order) - set(by_id))
+            extra = sorted(set(by_id) - set(order))
+            raise ValueError(
+                f"{label}{role} scores cover different items than the student's: "
+                f"{len(missing)} missing (e.g. {missing[:3]}), {len(extra)} extra (e.g. {extra[:3]})"
+            )
+        columns.append([by_id[i] for i in order])
+    return np.asarray(columns, dtype=float).T

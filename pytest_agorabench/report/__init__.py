@@ -1,0 +1,1 @@
+"""Reports of a session: the versioned JSON report and the terminal table."""

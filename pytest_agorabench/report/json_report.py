@@ -1,0 +1,61 @@
+"""The versioned JSON report of a session: every case's figures plus the paper-style aggregates."""
+
+from __future__ import annotations
+
+import datetime as dt
+import statistics
+from pathlib import Path
+from typing import Any
+
+from pytest_agorabench.store import package_versions, write_json_atomic
+
+SCHEMA = "pytest-agorabench/report"
+SCHEMA_VERSION = 1
+
+
+def aggregates(cases: list[dict[str, Any]]) -> dict[str, Any]:
+    """Method averages (mean over domains) and the generator score (mean over all cells), as in Table 2.
+
+    Only defined PGRs enter a mean; the counts say how many did, so a partial run is never mistaken
+    for the paper's nine-cell score.
+    """
+
+    def mean(values: list[float]) -> float | None:
+        return round(statistics.fmean(values), 3) if values else None
+
+    by_method: dict[str, list[float]] = {}
+    by_domain: dict[str, list[float]] = {}
+    defined: list[float] = []
+    for case in cases:
+        point = case["pgr"]["point"]
+        if point is None:
+            continue
+        domain, method = case["setting"].split("/")
+        by_method.setdefault(method, []).append(point)
+        by_domain.setdefault(domain, []).append(point)
+        defined.append(point)
+    return {
+        "cells": len(cases),
+        "cells_defined": len(defined),
+        "generator_score": mean(defined),
+        "by_method": {k: {"mean_pgr": mean(v), "cells": len(v)} for k, v in sorted(by_method.items())},
+        "by_domain": {k: {"mean_pgr": mean(v), "cells": len(v)} for k, v in sorted(by_domain.items())},
+    }
+
+
+def build_report(cases: list[dict[str, Any]], run_config: dict[str, Any]) -> dict[str, Any]:
+    ordered = sorted(cases, key=lambda c: (c["setting"], c.get("generator", "")))
+    return {
+        "schema": SCHEMA,
+        "schema_version": SCHEMA_VERSION,
+        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "config": run_config,
+        "versions": package_versions(),
+        "cases": ordered,
+        "summary": aggregates(ordered),
+    }
+
+
+def write_report(path: Path, report: dict[str, Any]) -> Path:
+    write_json_atomic(path, report)
+    return path

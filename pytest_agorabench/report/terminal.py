@@ -1,0 +1,55 @@
+"""The terminal summary table of a session."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _num(value: float | None) -> str:
+    return "undef" if value is None else f"{value:.1f}"
+
+
+def _interval(est: dict[str, Any]) -> str:
+    if est["point"] is None:
+        return "undefined"
+    if est["low"] is None:
+        return f"{_num(est['point'])} [ci undefined]"
+    return f"{_num(est['point'])} [{_num(est['low'])}, {_num(est['high'])}]"
+
+
+def summary_lines(cases: list[dict[str, Any]], summary: dict[str, Any]) -> list[str]:
+    header = ("setting", "outcome", "PGR % [95% CI]", "S_G / S_0 / S_ref by benchmark", "valid/req", "cost $", "cached")
+    rows = []
+    for c in cases:
+        scores = "; ".join(
+            f"{b['name']} {_num(b['student'])}/{_num(b['base'])}/{_num(b['reference'])}" for b in c["benchmarks"]
+        )
+        cost = "-" if c["cost_usd"] is None else f"{c['cost_usd']:.4f}"
+        cached = "all" if {"generation", "training", "evaluation"} <= set(c["cached_stages"]) else (
+            ",".join(c["cached_stages"]) or "-"
+        )
+        rows.append(
+            (
+                c["setting"],
+                c.get("outcome", "?"),
+                _interval(c["pgr"]),
+                scores,
+                f"{c['instances_valid']}/{c['instances_requested']}",
+                cost,
+                cached,
+            )
+        )
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
+    lines = [fmt.format(*header), fmt.format(*("-" * w for w in widths))]
+    lines += [fmt.format(*r) for r in rows]
+    undefined = [f"  {c['setting']}: {c['pgr']['undefined_reason']}" for c in cases if c["pgr"]["undefined_reason"]]
+    if undefined:
+        lines += ["PGR undefined:", *undefined]
+    score = summary["generator_score"]
+    lines.append(
+        f"generator score (mean PGR over {summary['cells_defined']} of {summary['cells']} cells): {_num(score)}"
+    )
+    if any(c.get("smoke") for c in cases):
+        lines.append("smoke profile: tiny student on fixture items; these figures check the machinery, not a generator.")
+    return lines

@@ -1,0 +1,95 @@
+"""What one case produces: the figures a gate, a JUnit property or the JSON report reads."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from pytest_agorabench.metrics.pgr import Estimate
+
+
+@dataclass
+class BenchmarkOutcome:
+    name: str
+    items: int
+    student: float  # mean score of S_G, in percent
+    base: float  # S_0
+    reference: float  # S_ref
+    reference_source: str  # "measured (model)" / "measured (gold: student trained on seed data)"
+    pgr: Estimate
+
+
+@dataclass
+class CaseResult:
+    setting: str  # "math/instance_generation"
+    generator: str
+    student: str
+    reference: str
+    profile: str
+    smoke: bool  # smoke figures come from a tiny student and are not comparable to the paper's
+    pgr: Estimate  # domain PGR (mean of the benchmarks' PGRs by default)
+    benchmarks: list[BenchmarkOutcome]
+    instances_requested: int
+    instances_valid: int
+    instances_dropped: int
+    drops_by_reason: dict[str, int]
+    seed_rows: int
+    seed_drops: dict[str, int]
+    train_rows: int
+    attempts: int
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float | None
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+    cached_stages: list[str] = field(default_factory=list)
+    artifacts: dict[str, str] = field(default_factory=dict)  # stage -> store key
+    training: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CaseResult:
+        data = dict(data)
+        data["pgr"] = Estimate(**data["pgr"])
+        data["benchmarks"] = [
+            BenchmarkOutcome(**{**b, "pgr": Estimate(**b["pgr"])}) for b in data["benchmarks"]
+        ]
+        return cls(**data)
+
+    def junit_properties(self) -> list[tuple[str, Any]]:
+        """Flat name/value pairs for JUnit <property> elements."""
+        props: list[tuple[str, Any]] = [
+            ("setting", self.setting),
+            ("generator", self.generator),
+            ("profile", self.profile),
+            ("pgr", _fmt(self.pgr.point)),
+            ("pgr_low", _fmt(self.pgr.low)),
+            ("pgr_high", _fmt(self.pgr.high)),
+        ]
+        if self.pgr.undefined_reason:
+            props.append(("pgr_undefined", self.pgr.undefined_reason))
+        for b in self.benchmarks:
+            props += [
+                (f"{b.name}_student", _fmt(b.student)),
+                (f"{b.name}_base", _fmt(b.base)),
+                (f"{b.name}_reference", _fmt(b.reference)),
+                (f"{b.name}_pgr", _fmt(b.pgr.point)),
+                (f"{b.name}_pgr_low", _fmt(b.pgr.low)),
+                (f"{b.name}_pgr_high", _fmt(b.pgr.high)),
+            ]
+        props += [
+            ("instances_requested", self.instances_requested),
+            ("instances_valid", self.instances_valid),
+            ("instances_dropped", self.instances_dropped),
+            ("cost_usd", "unpriced" if self.cost_usd is None else f"{self.cost_usd:.6f}"),
+            ("input_tokens", self.input_tokens),
+            ("output_tokens", self.output_tokens),
+        ]
+        props += [(f"drops_{reason}", n) for reason, n in sorted(self.drops_by_reason.items())]
+        props += [(f"seconds_{stage}", f"{s:.2f}") for stage, s in self.stage_seconds.items()]
+        return props
+
+
+def _fmt(value: float | None) -> str:
+    return "undefined" if value is None else f"{value:.2f}"

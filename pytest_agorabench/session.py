@@ -1,0 +1,63 @@
+"""Run-wide state of a pytest session, registered as a plugin (the plugin module itself stays thin)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_agorabench.config import RunConfig, build_config
+from pytest_agorabench.report.json_report import build_report, write_report
+from pytest_agorabench.report.terminal import summary_lines
+
+REPORT_ATTR = "agorabench_case"  # attribute on a TestReport; pytest/xdist serialize it to the controller
+RESULT_KEY = pytest.StashKey[Any]()  # the CaseResult a test produced, on its item
+
+
+class AgoraSession:
+    def __init__(self, config: RunConfig, cli: dict[str, Any], pyproject: dict[str, Any], rootdir: Path, is_worker: bool):
+        self.config = config
+        self.cli = cli
+        self.pyproject = pyproject
+        self.rootdir = rootdir
+        self.is_worker = is_worker
+        self.cases: list[dict[str, Any]] = []
+        self.report_path: Path | None = None
+
+    def with_overrides(self, **overrides: Any) -> RunConfig:
+        """A RunConfig for one case with some options replaced, validated like the command line."""
+        cli = dict(self.cli)
+        for key, value in overrides.items():
+            if key not in cli:
+                raise TypeError(f"unknown override {key!r}; valid: {', '.join(sorted(cli))}")
+            cli[key] = value
+        return build_config(cli, self.pyproject, self.rootdir)
+
+    @pytest.hookimpl
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        case = getattr(report, REPORT_ATTR, None)
+        if case is not None and report.when == "call":
+            self.cases.append({**case, "nodeid": report.nodeid, "outcome": report.outcome})
+
+    def report_target(self) -> Path:
+        return self.config.json_report or (self.config.store_dir / "report.json")
+
+    @pytest.hookimpl
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if self.is_worker or not self.cases:
+            return
+        report = build_report(self.cases, self.config.summary())
+        session.config.hook.pytest_agorabench_json_report(report=report)
+        self.report_path = write_report(self.report_target(), report)
+        self._summary = report["summary"]
+
+    @pytest.hookimpl
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if self.is_worker or not self.cases:
+            return
+        terminalreporter.section("agorabench")
+        ordered = sorted(self.cases, key=lambda c: c["setting"])
+        for line in summary_lines(ordered, self._summary):
+            terminalreporter.write_line(line)
+        terminalreporter.write_line(f"JSON report: {self.report_path}")

@@ -1,0 +1,157 @@
+"""The ``agora`` provider on a tiny random Llama: usage, stop strings, max_tokens, batching, determinism."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from inspect_ai.model import ChatMessageSystem, ChatMessageUser, GenerateConfig, get_model
+
+from pytest_agorabench.providers.local_models import LocalModelError
+from pytest_agorabench.providers.local_provider import (
+    DEFAULT_MAX_TOKENS,
+    SamplingParams,
+    cut_at_stop,
+    format_fallback,
+    get_engine,
+)
+
+GREEDY = GenerateConfig(temperature=0, max_tokens=12)
+
+
+def _model(path, **model_args):
+    return get_model(f"agora/{path}", memoize=False, **model_args)
+
+
+def _generate(model, prompt, config=GREEDY):
+    return asyncio.run(model.generate(prompt, config=config))
+
+
+def test_generate_reports_text_and_usage(tiny_dir):
+    out = _generate(_model(tiny_dir), [ChatMessageSystem(content="be brief"), ChatMessageUser(content="what is two")])
+    assert isinstance(out.completion, str) and out.completion
+    assert out.usage.input_tokens > 0 and out.usage.output_tokens == 12
+    assert out.usage.total_tokens == out.usage.input_tokens + out.usage.output_tokens
+    assert out.stop_reason == "max_tokens"
+
+
+def test_absolute_path_model_string(tiny_dir):
+    # inspect hands "/abs/path" to the provider for "agora//abs/path"
+    model = get_model(f"agora/{tiny_dir.resolve()}", memoize=False)
+    assert model.api.engine.path == tiny_dir.resolve()
+
+
+def test_greedy_is_deterministic(tiny_dir):
+    model = _model(tiny_dir)
+    assert _generate(model, "the cat sat").completion == _generate(model, "the cat sat").completion
+
+
+def test_seeded_sampling_is_reproducible(tiny_dir):
+    model = _model(tiny_dir)
+    config = GenerateConfig(temperature=1.0, top_p=0.9, seed=7, max_tokens=10)
+    assert _generate(model, "a red fox", config).completion == _generate(model, "a red fox", config).completion
+
+
+def test_stop_string_cuts_output_and_sets_stop(tiny_dir):
+    model = _model(tiny_dir)
+    full = _generate(model, "numbers one two", GenerateConfig(temperature=0, max_tokens=20)).completion
+    words = full.split()
+    stop = next((w for i, w in enumerate(words) if i > 0 and w not in words[:i]), words[0])
+    out = _generate(model, "numbers one two", GenerateConfig(temperature=0, max_tokens=20, stop_seqs=[stop]))
+    assert out.completion == full[: full.find(stop)]
+    assert stop not in out.completion
+    assert out.stop_reason == "stop"
+
+
+def test_max_tokens_budget(tiny_dir):
+    out = _generate(_model(tiny_dir), "the dog ran", GenerateConfig(temperature=0, max_tokens=5))
+    assert out.usage.output_tokens == 5
+    assert out.stop_reason == "max_tokens"
+
+
+def test_concurrent_requests_share_forward_batches(tiny_dir):
+    model = _model(tiny_dir, batch_size=8, batch_wait_ms=200)
+    engine = model.api.engine
+    before = len(engine.batch_sizes)
+    prompts = [" ".join(["the cat sat"] * (1 + i % 4)) + f" {i}" for i in range(20)]
+
+    async def main():
+        return await asyncio.gather(*(model.generate(p, config=GenerateConfig(temperature=0, max_tokens=6)) for p in prompts))
+
+    outs = asyncio.run(main())
+    sizes = engine.batch_sizes[before:]
+    assert all(o.usage.output_tokens == 6 for o in outs)
+    assert sum(sizes) == 20 and max(sizes) == 8
+    assert len(sizes) <= 4, sizes
+
+
+def test_different_parameters_never_share_a_batch(tiny_dir):
+    model = _model(tiny_dir, batch_size=8, batch_wait_ms=200)
+    engine = model.api.engine
+    before = len(engine.batch_sizes)
+
+    async def main():
+        short = [model.generate(f"cat {i}", config=GenerateConfig(temperature=0, max_tokens=3)) for i in range(3)]
+        long = [model.generate(f"dog {i}", config=GenerateConfig(temperature=0, max_tokens=7)) for i in range(3)]
+        return await asyncio.gather(*short, *long)
+
+    outs = asyncio.run(main())
+    assert [o.usage.output_tokens for o in outs] == [3, 3, 3, 7, 7, 7]
+    assert len(engine.batch_sizes[before:]) == 2
+
+
+def test_batched_and_single_greedy_agree(tiny_dir):
+    model = _model(tiny_dir, batch_size=8, batch_wait_ms=100)
+    prompts = ["the cat", "write a short story about a fox", "two plus three"]
+    single = [_generate(model, p).completion for p in prompts]
+
+    async def main():
+        return await asyncio.gather(*(model.generate(p, config=GREEDY) for p in prompts))
+
+    assert [o.completion for o in asyncio.run(main())] == single
+
+
+def test_chat_template_and_fallback(tiny_dir, tiny_dir_no_template):
+    messages = [ChatMessageSystem(content="be brief"), ChatMessageUser(content="hello")]
+    assert get_engine(tiny_dir).format_chat(messages) == "<|system|> be brief <|user|> hello <|assistant|> "
+    assert get_engine(tiny_dir_no_template).format_chat(messages) == "system: be brief\nuser: hello\nassistant:"
+    out = _generate(_model(tiny_dir_no_template), messages)
+    assert out.usage.output_tokens == 12
+
+
+def test_config_mapping():
+    greedy = SamplingParams.from_config(GenerateConfig(temperature=0))
+    assert not greedy.do_sample and greedy.max_new_tokens == DEFAULT_MAX_TOKENS
+    assert not SamplingParams.from_config(GenerateConfig()).do_sample
+    sampled = SamplingParams.from_config(
+        GenerateConfig(temperature=1.0, top_p=0.9, max_tokens=64, seed=3, stop_seqs=["[END]"],
+                       extra_body={"repetition_penalty": 1.03})
+    )
+    assert (sampled.do_sample, sampled.temperature, sampled.top_p, sampled.top_k) == (True, 1.0, 0.9, 0)
+    assert (sampled.max_new_tokens, sampled.seed, sampled.stop_seqs) == (64, 3, ("[END]",))
+    assert sampled.repetition_penalty == pytest.approx(1.03)
+
+
+def test_eos_and_budget_stop_reasons(tiny_dir):
+    engine = get_engine(tiny_dir)
+    eos, word = engine.eos_ids[0], engine.tokenizer.convert_tokens_to_ids("cat")
+    params = SamplingParams.from_config(GenerateConfig(temperature=0, max_tokens=4))
+    ended = engine._completion([word, eos, engine.pad_id, engine.pad_id], 5, params)
+    assert (ended.text, ended.stop_reason, ended.output_tokens) == ("cat", "stop", 2)
+    assert engine._completion([word] * 4, 5, params).stop_reason == "max_tokens"
+
+
+def test_cut_at_stop_uses_earliest_stop():
+    assert cut_at_stop("a [END] b STOP", ["STOP", "[END]"]) == ("a ", True)
+    assert cut_at_stop("plain", ["x"]) == ("plain", False)
+    assert format_fallback([{"role": "user", "content": "hi"}]) == "user: hi\nassistant:"
+
+
+def test_unknown_model_args_are_rejected(tiny_dir):
+    with pytest.raises(ValueError, match="batch_size"):
+        get_model(f"agora/{tiny_dir}", memoize=False, batch_sise=4)
+
+
+def test_unknown_local_model_is_a_clear_error():
+    with pytest.raises(LocalModelError, match="smollm2-135m"):
+        get_model("agora/smollm3", memoize=False)
