@@ -82,6 +82,8 @@ def _user_errors() -> tuple[type[BaseException], ...]:
         ("pytest_agorabench.evaluation.benchmarks", "BenchmarkError"),
         ("pytest_agorabench.providers.local_models", "LocalModelError"),
         ("pytest_agorabench.evaluation", "EvaluationError"),
+        ("pytest_agorabench.generation", "GenerationIncomplete"),
+        ("pytest_agorabench.providers.script_provider", "ScriptModelError"),
     ):
         try:
             mod = __import__(module, fromlist=[name])

@@ -197,9 +197,16 @@ def run_case(setting: Setting, config: RunConfig, store: Store | None = None) ->
     start = time.perf_counter()
     base = student_base(config, store)
     clock.seconds["student_init"] = time.perf_counter() - start
-    trained = _train(store, base, train_rows, config, clock, "training")
-    student_model = served(str(trained.path / "model"), config)
     base_model = served(base, config)
+    if train_rows:
+        trained = _train(store, base, train_rows, config, clock, "training")
+        student_model = served(str(trained.path / "model"), config)
+        training = trained.manifest.get("stats", {})
+    else:
+        # Every generated instance was dropped: the generator gave the student nothing to learn from, so
+        # the student is S_0 and its PGR is 0 by construction (the drops say why).
+        student_model = base_model
+        training = {"skipped": "no training rows: every generated instance was dropped"}
     if config.reference == "gold":
         gold = _train(store, base, curation.gold_set(seeds.rows), config, clock, "reference_training")
         ref_model = served(str(gold.path / "model"), config)
@@ -254,5 +261,5 @@ def run_case(setting: Setting, config: RunConfig, store: Store | None = None) ->
         stage_seconds={k: round(v, 3) for k, v in clock.seconds.items()},
         cached_stages=sorted(set(clock.cached)),
         artifacts=dict(clock.keys),
-        training=trained.manifest.get("stats", {}),
+        training=training,
     )

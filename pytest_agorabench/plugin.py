@@ -46,6 +46,8 @@ def pytest_configure(config: pytest.Config) -> None:
     from pytest_agorabench.session import AgoraSession
 
     config.addinivalue_line("markers", "agorabench: an AgoraBench evaluation case")
+    # inspect-ai's own retry set-up warns once per model call; hundreds of copies would bury the summary.
+    config.addinivalue_line("filterwarnings", "ignore:The 'initial' parameter is deprecated:DeprecationWarning")
     rootdir = Path(str(config.rootpath))
     cli = {dest: config.getoption(f"agorabench_{dest}") for _, dest, _ in _OPTIONS}
     try:
