@@ -57,7 +57,7 @@ class AgoraBench:
         figures = (
             f"PGR {_fmt(result.pgr.point)} (95% CI {_fmt(result.pgr.low)} .. {_fmt(result.pgr.high)}); "
             + "; ".join(
-                f"{b.name}: student {b.student:.1f}, base {b.base:.1f}, reference {b.reference:.1f}"
+                f"{b.name}: student {_fmt(b.student)}, base {_fmt(b.base)}, reference {_fmt(b.reference)}"
                 for b in result.benchmarks
             )
         )
@@ -84,6 +84,7 @@ def _user_errors() -> tuple[type[BaseException], ...]:
         ("pytest_agorabench.evaluation", "EvaluationError"),
         ("pytest_agorabench.generation", "GenerationIncomplete"),
         ("pytest_agorabench.providers.script_provider", "ScriptModelError"),
+        ("pytest_agorabench.evaluation.judged_stage", "JudgeMissing"),
     ):
         try:
             mod = __import__(module, fromlist=[name])

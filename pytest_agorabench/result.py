@@ -12,11 +12,15 @@ from pytest_agorabench.metrics.pgr import Estimate
 class BenchmarkOutcome:
     name: str
     items: int
-    student: float  # mean score of S_G, in percent
-    base: float  # S_0
-    reference: float  # S_ref
+    student: float | None  # S_G's metric in percent (mean item score, or the benchmark's own metric)
+    base: float | None  # S_0; None when a judged benchmark had no usable judgment
+    reference: float | None  # S_ref
     reference_source: str  # "measured (model)" / "measured (gold: student trained on seed data)"
     pgr: Estimate
+    # Judged benchmarks only: judgment counts (usable, failed by reason, cached) and the benchmark's own
+    # figures (raw and length-controlled win rates, Arena-Hard intervals). Empty for the others.
+    judging: dict[str, Any] = field(default_factory=dict)
+    details: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -44,6 +48,8 @@ class CaseResult:
     cached_stages: list[str] = field(default_factory=list)
     artifacts: dict[str, str] = field(default_factory=dict)  # stage -> store key
     training: dict[str, Any] = field(default_factory=dict)
+    judge: str | None = None  # the judge model, when a benchmark was judged
+    judgments: dict[str, Any] = field(default_factory=dict)  # totals over the judged benchmarks
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -87,6 +93,15 @@ class CaseResult:
             ("output_tokens", self.output_tokens),
         ]
         props += [(f"drops_{reason}", n) for reason, n in sorted(self.drops_by_reason.items())]
+        if self.judgments:
+            props += [
+                ("judge", self.judge),
+                ("judgments", self.judgments.get("total", 0)),
+                ("judgments_usable", self.judgments.get("usable", 0)),
+                ("judgments_cached", self.judgments.get("cached", 0)),
+            ]
+            props += [(f"judgments_failed_{r}", n) for r, n in sorted(self.judgments.get("failed", {}).items())]
+            props += [(f"{b.name}_items_used", b.judging.get("items_used", 0)) for b in self.benchmarks if b.judging]
         props += [(f"seconds_{stage}", f"{s:.2f}") for stage, s in self.stage_seconds.items()]
         return props
 

@@ -127,7 +127,7 @@ SETTINGS: tuple[Setting, ...] = (
 )
 
 # Domains whose whole pipeline (seeds, prompts, validators, benchmarks) is real. Others are not collected.
-IMPLEMENTED_DOMAINS: frozenset[Domain] = frozenset({Domain.MATH})
+IMPLEMENTED_DOMAINS: frozenset[Domain] = frozenset({Domain.MATH, Domain.CODE, Domain.INSTRUCTION_FOLLOWING})
 
 
 class UnknownSettingError(ValueError):

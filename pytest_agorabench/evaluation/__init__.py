@@ -25,6 +25,9 @@ from pytest_agorabench.evaluation.tasks import (
     register_scorer,
 )
 
+# Code benchmarks (MBPP, HumanEval) register their specs and scorers on import; after tasks, which they use.
+from pytest_agorabench.evaluation import code_benchmarks as _code_benchmarks  # noqa: E402,F401
+
 __all__ = [
     "BENCHMARKS",
     "SCORERS",

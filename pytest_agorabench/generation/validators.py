@@ -10,6 +10,7 @@ import math
 import re
 from collections.abc import Callable
 
+from pytest_agorabench.generation.code_format import check_code
 from pytest_agorabench.generation.prompts.base import (
     END_MARKER,
     EXAMPLE_MARKER,
@@ -102,6 +103,9 @@ def check_math(response: str) -> str | None:
 # Domain -> checks on the response. A new domain adds its entry here.
 DOMAIN_CHECKS: dict[str, tuple[Callable[[str], str | None], ...]] = {
     "math": (check_math,),
+    "code": (check_code,),
+    # AGORABENCH.md 2.5 defines no content check for instruction following: length and leak only.
+    "instruction_following": (),
 }
 
 

@@ -4,11 +4,17 @@ PGR = 100 x (student - base) / (reference - base). Per-item scores are resampled
 indices for student, base and reference: a paired bootstrap), the three means and PGR recomputed, and the
 95 % percentile interval reported. PGR is undefined when the reference-base gap is below ``min_gap``; by
 default one item's worth (1/n on a 0-1 item scale): a smaller gap cannot be told apart from a tie.
+
+A benchmark whose metric is not a mean of item scores (AlpacaEval's length-controlled win rate, a model
+fitted over items; Arena-Hard's pooled win rate) passes an ``aggregate``: a function from item weights
+(k, n) -- bootstrap counts, one row per replicate, all ones for the point value -- to the (k, 3) student,
+base and reference metrics on a 0-1 scale, item columns in the order of the student's scores. The
+bootstrap then recomputes that metric on every resample, drawing exactly the same items as the mean path.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -22,6 +28,7 @@ _TOLERANCE = 1e-12  # means of 0/1 scores are k/n in floating point: a gap of ex
 
 Scores = Sequence[Mapping[str, Any]] | Mapping[str, float]
 DomainMode = Literal["mean_of_pgrs", "pgr_of_means"]
+Aggregate = Callable[[np.ndarray], np.ndarray]  # (k, n) item weights -> (k, 3) student/base/reference metrics
 
 
 @dataclass
@@ -69,16 +76,28 @@ def benchmark_pgr(
     resamples: int = DEFAULT_RESAMPLES,
     seed: int = 0,
     min_gap: float | None = None,
+    aggregate: Aggregate | None = None,
 ) -> Estimate:
     """PGR of one benchmark with a paired-bootstrap 95 % interval.
 
     The three score collections must cover the same item ids (lists of ``{"id", "score"}`` dicts or
     ``{id: score}`` mappings). ``min_gap`` is on the 0-1 item scale; None means one item (1/n).
+    ``aggregate`` replaces the mean of item scores by the benchmark's own metric (module docstring).
     """
     matrix = _aligned(student_scores, base_scores, ref_scores, label="")
     gap = 1.0 / matrix.shape[0] if min_gap is None else min_gap
-    point, reason = pgr_with_reason(*matrix.mean(axis=0), min_gap=gap)
-    return _estimate(point, reason, resamples, seed, [matrix], [gap], "pgr_of_means")
+    point, reason = pgr_with_reason(*metric_point(matrix, aggregate), min_gap=gap)
+    return _estimate(point, reason, resamples, seed, [matrix], [gap], "pgr_of_means", [aggregate])
+
+
+def metric_point(matrix: np.ndarray, aggregate: Aggregate | None = None) -> np.ndarray:
+    """The (3,) student/base/reference metrics of an aligned (n, 3) score matrix: means, or the aggregate."""
+    if aggregate is None:
+        return matrix.mean(axis=0)
+    values = np.asarray(aggregate(np.ones((1, matrix.shape[0]))), dtype=float)
+    if values.shape != (1, 3):
+        raise ValueError(f"an aggregate must return shape (k, 3), got {values.shape}")
+    return values[0]
 
 
 def domain_pgr(
@@ -88,6 +107,7 @@ def domain_pgr(
     seed: int = 0,
     mode: DomainMode = "mean_of_pgrs",
     min_gap: float | None = None,
+    aggregates: Mapping[str, Aggregate] | None = None,
 ) -> Estimate:
     """Domain PGR from (student, base, reference) item scores per benchmark.
 
@@ -95,6 +115,7 @@ def domain_pgr(
     takes the PGR of the benchmarks' unweighted mean scores. Each replicate resamples every benchmark's
     items independently. ``min_gap`` (0-1 scale) defaults to one item per benchmark, and for
     ``pgr_of_means`` to one item of the largest benchmark divided by the number of benchmarks.
+    ``aggregates`` maps a benchmark name to its own metric (see ``benchmark_pgr``).
     """
     if mode not in ("mean_of_pgrs", "pgr_of_means"):
         raise ValueError(f"mode must be 'mean_of_pgrs' or 'pgr_of_means', got {mode!r}")
@@ -102,20 +123,21 @@ def domain_pgr(
         raise ValueError("domain_pgr needs at least one benchmark")
     names = list(per_benchmark)
     matrices = [_aligned(*per_benchmark[name], label=f"{name}: ") for name in names]
+    aggs = [(aggregates or {}).get(name) for name in names]
     if mode == "pgr_of_means":
         gap = min_gap if min_gap is not None else 1.0 / (len(matrices) * max(m.shape[0] for m in matrices))
-        means = np.mean([m.mean(axis=0) for m in matrices], axis=0)
+        means = np.mean([metric_point(m, a) for m, a in zip(matrices, aggs)], axis=0)
         point, reason = pgr_with_reason(*means, min_gap=gap)
-        return _estimate(point, reason, resamples, seed, matrices, [gap], mode)
+        return _estimate(point, reason, resamples, seed, matrices, [gap], mode, aggs)
     gaps = [min_gap if min_gap is not None else 1.0 / m.shape[0] for m in matrices]
     points, reasons = [], []
-    for name, matrix, gap in zip(names, matrices, gaps):
-        value, why = pgr_with_reason(*matrix.mean(axis=0), min_gap=gap)
+    for name, matrix, gap, agg in zip(names, matrices, gaps, aggs):
+        value, why = pgr_with_reason(*metric_point(matrix, agg), min_gap=gap)
         points.append(value)
         if why:
             reasons.append(f"{name}: {why}")
     point = None if reasons else float(np.mean(points))
-    return _estimate(point, "; ".join(reasons) or None, resamples, seed, matrices, gaps, mode)
+    return _estimate(point, "; ".join(reasons) or None, resamples, seed, matrices, gaps, mode, aggs)
 
 
 def _estimate(
@@ -126,6 +148,7 @@ def _estimate(
     matrices: list[np.ndarray],
     gaps: list[float],
     mode: DomainMode,
+    aggregates: Sequence[Aggregate | None] = (),
 ) -> Estimate:
     if resamples < 0:
         raise ValueError(f"resamples must be >= 0, got {resamples}")
@@ -133,7 +156,7 @@ def _estimate(
         return Estimate(None, None, None, reason, 0)
     if resamples == 0:
         return Estimate(point, None, None, "interval not computed (resamples=0)", 0)
-    values, degenerate = _bootstrap(matrices, gaps, mode, resamples, seed)
+    values, degenerate = _bootstrap(matrices, gaps, mode, resamples, seed, aggregates)
     if degenerate > MAX_DEGENERATE_FRACTION * resamples:
         why = (
             f"interval undefined: {degenerate} of {resamples} resamples ({100 * degenerate / resamples:.1f} %) "
@@ -146,9 +169,15 @@ def _estimate(
 
 
 def _bootstrap(
-    matrices: list[np.ndarray], gaps: list[float], mode: DomainMode, resamples: int, seed: int
+    matrices: list[np.ndarray],
+    gaps: list[float],
+    mode: DomainMode,
+    resamples: int,
+    seed: int,
+    aggregates: Sequence[Aggregate | None] = (),
 ) -> tuple[np.ndarray, int]:
     """Bootstrap PGR values (degenerate replicates dropped) and the number dropped."""
+    aggregates = list(aggregates) + [None] * (len(matrices) - len(aggregates))
     rng = np.random.default_rng(seed)
     columns = [[np.ascontiguousarray(m[:, j]) for j in range(3)] for m in matrices]
     largest = max(m.shape[0] for m in matrices)
@@ -163,12 +192,19 @@ def _bootstrap(
         for b, cols in enumerate(columns):
             n = cols[0].shape[0]
             idx = rng.integers(0, n, size=(size, n))
+            if aggregates[b] is not None:
+                # The same draw as the mean path, as item counts: the metric is refitted per replicate.
+                counts = np.zeros((size, n))
+                np.add.at(counts, (np.repeat(np.arange(size), n), idx.ravel()), 1.0)
+                means[:, b, :] = aggregates[b](counts)
+                continue
             for j in range(3):
                 means[:, b, j] = cols[j][idx].mean(axis=1)
         if mode == "pgr_of_means":
             means = means.mean(axis=1, keepdims=True)
         diff = means[:, :, 2] - means[:, :, 1]
         ok = np.all(np.abs(diff) + _TOLERANCE >= np.asarray(gaps)[None, :], axis=1)
+        ok &= np.all(np.isfinite(means), axis=(1, 2))  # an aggregate undefined on a resample
         degenerate += int(size - ok.sum())
         with np.errstate(divide="ignore", invalid="ignore"):
             per_benchmark = 100.0 * (means[:, :, 0] - means[:, :, 1]) / diff

@@ -22,3 +22,7 @@ def agora_script():  # noqa: ANN201
     from .script_provider import ScriptModelAPI
 
     return ScriptModelAPI
+
+
+# Registers the ``agora`` sandbox (sandbox/inspect_env.py) for tasks that run code, such as `inspect eval`.
+from pytest_agorabench.sandbox import inspect_env as _agora_sandbox  # noqa: E402,F401

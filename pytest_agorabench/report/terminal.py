@@ -43,6 +43,16 @@ def summary_lines(cases: list[dict[str, Any]], summary: dict[str, Any]) -> list[
     fmt = "  ".join(f"{{:<{w}}}" for w in widths)
     lines = [fmt.format(*header), fmt.format(*("-" * w for w in widths))]
     lines += [fmt.format(*r) for r in rows]
+    judged = [c for c in cases if c.get("judgments")]
+    if judged:
+        lines.append("judgments usable (judge):")
+        for c in judged:
+            j = c["judgments"]
+            failed = ", ".join(f"{reason} {n}" for reason, n in j.get("failed", {}).items()) or "none"
+            lines.append(
+                f"  {c['setting']}: {j['usable']}/{j['total']} usable, {j.get('cached', 0)} cached, "
+                f"failed: {failed} ({c.get('judge')})"
+            )
     undefined = [f"  {c['setting']}: {c['pgr']['undefined_reason']}" for c in cases if c["pgr"]["undefined_reason"]]
     if undefined:
         lines += ["PGR undefined:", *undefined]

@@ -2,7 +2,7 @@
 
 A converter takes one raw row (a mapping of the dataset's columns) and the source's subset, and returns
 ``(instruction, response)`` or raises ``RowDropped(reason)``; ``hub.py`` counts every reason. Adding a dataset
-(code and instruction-following settings come later) is one decorated function::
+(the code formats live in seeds/code_formats.py) is one decorated function::
 
     @register_format("mbpp", columns=("text", "code"))
     def _mbpp(row, subset): ...
@@ -259,3 +259,8 @@ def is_math_question(row: Mapping[str, Any]) -> bool:
 def _webinstruct(row: Mapping[str, Any], subset: str | None) -> tuple[str, str]:
     # Quality enhancement refines the web answer as it stands: no result tag is forced on it here.
     return text_field(row, "question"), text_field(row, "answer")
+
+
+# The code settings' formats (mbpp, xp3x, conala) live in their own module and register on import.
+from pytest_agorabench.seeds import code_formats as _code_formats  # noqa: E402,F401
+from pytest_agorabench.seeds import if_formats as _if_formats  # noqa: E402,F401

@@ -6,84 +6,65 @@ plugin loads through its installed entry point, as it does for users.
 """
 
 import json
-import shutil
 import xml.etree.ElementTree as ET
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-SCRIPT = Path(__file__).with_name("scripted.py")
-SUITE = REPO / "suites" / "test_math.py"
+from .runs import run_suite
+
 CASE_IDS = ("math-instance_generation", "math-response_generation", "math-quality_enhancement")
 
 
-@pytest.fixture
-def suite(pytester):
-    shutil.copy(SUITE, pytester.path / "test_math.py")
-    return pytester
+def test_three_math_cases_run_end_to_end(math_run):
+    out = math_run["stdout"]
+    assert math_run["returncode"] == 0, out[-4000:] + math_run["stderr"][-2000:]
+    assert "3 passed" in out
+    assert "= agorabench =" in out and "math/instance_generation" in out
 
-
-def _run(pytester, store, *args, **env):
-    for name, value in env.items():
-        pytester._monkeypatch.setenv(name, value)
-    return pytester.runpytest_subprocess(
-        f"--generator=agora-script/{SCRIPT}:arithmetic",
-        f"--agora-store={store}",
-        "-p",
-        "no:cacheprovider",
-        *args,
-        timeout=600,
-    )
-
-
-def test_three_math_cases_run_end_to_end_and_a_rerun_is_served_from_the_store(suite, tmp_path):
-    store, report, junit = tmp_path / "store", tmp_path / "report.json", tmp_path / "junit.xml"
-    first = _run(suite, store, f"--agora-json={report}", f"--junitxml={junit}")
-    first.assert_outcomes(passed=3)
-    first.stdout.fnmatch_lines(["*= agorabench =*", "setting*PGR*", "math/instance_generation*"])
-
-    data = json.loads(report.read_text())
+    data = json.loads(math_run["report"].read_text())
     assert data["schema"] == "pytest-agorabench/report"
     cases = {c["setting"]: c for c in data["cases"]}
     assert sorted(cases) == sorted(f"math/{i.split('-', 1)[1]}" for i in CASE_IDS)
     for case in cases.values():
         assert case["instances_valid"] == case["instances_requested"] == 4
         assert {b["name"] for b in case["benchmarks"]} == {"gsm8k", "math"}
-        assert case["pgr"]["resamples"] > 0
+        # A PGR comes with its interval, or with the reason it is undefined.
+        assert (case["pgr"]["point"] is not None and case["pgr"]["resamples"] > 0) or case["pgr"]["undefined_reason"]
         assert case["smoke"] is True
         assert case["input_tokens"] > 0 and case["output_tokens"] > 0
-        # instance generation trains on seed + generated, the other methods on generated only
-    assert cases["math/instance_generation"]["train_rows"] > 4
+        assert case["training"]["rows"] == case["train_rows"]
+    # instance generation trains on seed + generated, the other methods on generated only
+    assert cases["math/instance_generation"]["train_rows"] == cases["math/instance_generation"]["seed_rows"] + 4
     assert cases["math/response_generation"]["train_rows"] == 4
 
     props = {
         tc.get("name"): {p.get("name"): p.get("value") for p in tc.iter("property")}
-        for tc in ET.parse(junit).getroot().iter("testcase")
+        for tc in ET.parse(math_run["junit"]).getroot().iter("testcase")
     }
     for case_id in CASE_IDS:
         p = props[f"test_setting[{case_id}]"]
         for key in ("pgr", "pgr_low", "pgr_high", "gsm8k_student", "math_base", "instances_valid", "cost_usd"):
             assert key in p, (case_id, key)
 
-    second = _run(suite, store, f"--agora-json={report}")
-    second.assert_outcomes(passed=3)
+
+def test_a_rerun_is_served_from_the_store_with_identical_figures(math_run, tmp_path):
+    import subprocess
+
+    report = tmp_path / "again.json"
+    cmd = [c if not c.startswith("--agora-json=") else f"--agora-json={report}" for c in math_run["cmd"]]
+    proc = subprocess.run(cmd, cwd=math_run["inner"], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    first = {c["setting"]: c for c in json.loads(math_run["report"].read_text())["cases"]}
     again = {c["setting"]: c for c in json.loads(report.read_text())["cases"]}
     for key, case in again.items():
         assert {"generation", "training", "evaluation"} <= set(case["cached_stages"]), key
-        assert case["pgr"] == cases[key]["pgr"]
+        assert case["pgr"] == first[key]["pgr"] and case["benchmarks"] == first[key]["benchmarks"]
 
 
-def test_garbage_generator_output_is_counted_and_the_student_stays_untrained(suite, tmp_path):
+def test_garbage_generator_output_is_counted_and_the_student_stays_untrained(pytester, store_copy, tmp_path):
     report = tmp_path / "report.json"
-    result = suite.runpytest_subprocess(
-        f"--generator=agora-script/{SCRIPT}:garbage",
-        f"--agora-store={tmp_path / 'store'}",
-        f"--agora-json={report}",
-        "-k",
-        "response_generation",
-        timeout=600,
-    )
+    result = run_suite(pytester, store_copy, f"--agora-json={report}", "-k", "response_generation",
+                       generator="garbage")
     result.assert_outcomes(passed=1)
     (case,) = json.loads(report.read_text())["cases"]
     assert case["instances_valid"] == 0 and case["instances_dropped"] == 4
@@ -93,15 +74,15 @@ def test_garbage_generator_output_is_counted_and_the_student_stays_untrained(sui
     assert all(b["student"] == b["base"] for b in case["benchmarks"])
 
 
-def test_missing_seed_file_is_a_usage_error(suite, tmp_path):
-    result = _run(suite, tmp_path / "store", f"--agora-seed-file={tmp_path / 'nope.jsonl'}")
+def test_missing_seed_file_is_a_usage_error(pytester, tmp_path):
+    result = run_suite(pytester, tmp_path / "store", f"--agora-seed-file={tmp_path / 'nope.jsonl'}")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*nope.jsonl*"])
+    result.stderr.fnmatch_lines(["*nope.jsonl*does not exist*"])
     assert "Traceback" not in result.stderr.str()
 
 
-def test_unknown_generator_alias_is_a_usage_error(suite, tmp_path):
-    result = suite.runpytest_subprocess("--generator=llama-3.1-7b", f"--agora-store={tmp_path}")
+def test_unknown_generator_alias_is_a_usage_error(pytester, tmp_path):
+    result = pytester.runpytest_subprocess("--generator=llama-3.1-7b", f"--agora-store={tmp_path}")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*unknown model alias 'llama-3.1-7b'*Did you mean*"])
     assert "Traceback" not in result.stderr.str()

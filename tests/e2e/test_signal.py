@@ -3,7 +3,7 @@
 Response generation on single-digit sums: the seed file holds 80 of the 100 pairs with worked answers, the
 benchmark folder holds the other 20 in the GSM8K and MATH hub formats. The scripted generator answers the
 seed instructions correctly or off by seven; the tiny student learns whichever it is given, the gold
-reference is the student trained on the seeds' own (correct) answers, and the untrained student scores 0.
+reference is the student trained on the seeds' own (correct) answers, and the untrained student scores (almost) 0.
 """
 
 import json
@@ -65,7 +65,7 @@ def test_correct_data_recovers_clearly_more_of_the_gap_than_wrong_data(sums):
     bad = _case(sums, "arithmetic_wrong")
     assert good.instances_valid == bad.instances_valid == 80
     for result in (good, bad):
-        assert all(b.base == 0.0 for b in result.benchmarks), result.benchmarks
+        assert all(b.base <= 10.0 for b in result.benchmarks), result.benchmarks  # S_0 guesses at most 2 of 20
         assert all(b.reference >= 25.0 for b in result.benchmarks), result.benchmarks
     assert good.pgr.point >= 60.0, good.benchmarks
     assert bad.pgr.point <= 10.0, bad.benchmarks

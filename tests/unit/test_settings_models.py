@@ -1,29 +1,36 @@
 import pytest
 
 from pytest_agorabench.models import ALIASES, UnknownModelError, resolve_model, resolve_weights
+from pytest_agorabench import settings
 from pytest_agorabench.settings import SETTINGS, UnknownSettingError, available_settings, get_setting
 
 
 def test_nine_settings_three_by_three():
     assert len(SETTINGS) == 9
     assert len({(s.domain, s.method) for s in SETTINGS}) == 9
-    assert {s.id for s in available_settings()} == {
+    assert {s.id for s in available_settings("math")} == {
         "math-instance_generation",
         "math-response_generation",
         "math-quality_enhancement",
     }
+    assert {s.id for s in available_settings("code")} == {
+        "code-instance_generation",
+        "code-response_generation",
+        "code-quality_enhancement",
+    }
 
 
-def test_setting_lookup():
+def test_setting_lookup(monkeypatch):
     assert get_setting("math-response_generation").key == "math/response_generation"
     with pytest.raises(UnknownSettingError, match="Did you mean 'math/response_generation'"):
         get_setting("math/response_generaton")
+    monkeypatch.setattr(settings, "IMPLEMENTED_DOMAINS", frozenset({settings.Domain.MATH}))
     with pytest.raises(UnknownSettingError, match="not implemented yet"):
         get_setting("code/instance_generation")
 
 
 def test_only_instance_generation_trains_on_seed():
-    assert [s.trains_on_seed for s in available_settings()] == [True, False, False]
+    assert [s.trains_on_seed for s in available_settings("math")] == [True, False, False]
 
 
 @pytest.mark.parametrize(

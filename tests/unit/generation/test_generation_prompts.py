@@ -1,6 +1,7 @@
 """Meta-prompt layout: three examples, dangling INPUT, theme and our rules present (AGORABENCH.md 2.2-2.4)."""
 
 import re
+import sys
 
 import pytest
 
@@ -93,7 +94,8 @@ def test_fingerprint_changes_with_the_rules(monkeypatch):
     assert domain_rules("math").rg_task == "Solve it."
 
 
-def test_unimplemented_domain_is_a_clear_error():
+def test_unimplemented_domain_is_a_clear_error(monkeypatch):
     code = next(s for s in SETTINGS if s.domain.value == "code")
+    monkeypatch.setitem(sys.modules, "pytest_agorabench.generation.prompts.code", None)  # as if it did not exist
     with pytest.raises(DomainNotImplementedError, match="code"):
         build_prompt(code, seed_row={"instruction": "x", "response": "y"})

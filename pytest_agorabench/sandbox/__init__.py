@@ -1,0 +1,41 @@
+"""The sandbox that every code scorer runs untrusted programs in (generated or student-written code).
+
+``run_python(source)`` runs one program and returns a ``ProgramResult`` (passed / failed / timeout /
+output_limit / crashed / error). What is enforced, layer by layer:
+
+Always, by the kernel or by the parent process (``local.py``, ``_guard.py``):
+- its own process in its own session; the whole process group is killed on timeout, when an output stream
+  passes its cap, and when the program ends, so nothing it started is left running;
+- a wall-clock limit (parent) and RLIMIT_CPU, RLIMIT_AS (memory), RLIMIT_FSIZE, RLIMIT_NOFILE, RLIMIT_CORE=0
+  and RLIMIT_NPROC (the guard sets them on itself before the program runs); time limits are multiplied by
+  ``timeout_scale()`` (``AGORABENCH_TIMEOUT_SCALE`` or a per-process calibration loop);
+- a private temporary directory as cwd, HOME and TMPDIR, removed afterwards; a minimal environment (no host
+  variables, so no API keys); stdin empty;
+- a verdict that needs a per-run nonce printed after the program's last line: ``sys.exit(0)`` or
+  ``os._exit(0)`` before the tests never pass.
+Where the machine allows it:
+- no network: a fresh network namespace (``unshare --net``, with ``--map-root-user`` for non-root users);
+- run as root: the program runs as uid 65534 when our interpreter is readable by it, so the kernel also
+  refuses its writes outside the directory, its signals to our processes and its reads of our /proc entries.
+Best effort, inside the program's interpreter (an audit hook, not a security boundary): no new processes,
+no sockets, no ctypes, no signals to other processes, no writes or directory handles outside the directory,
+no reads of other processes' /proc entries, no raising of its own limits.
+
+Settings (environment variables): ``AGORABENCH_TIMEOUT_SCALE`` (time-limit factor),
+``AGORABENCH_SANDBOX_WORKERS`` (programs at once; default: the usable CPUs), ``AGORABENCH_SANDBOX_NETNS=0``
+(no network namespace), ``AGORABENCH_SANDBOX_DROP_ROOT=0`` (never change uid), ``AGORABENCH_SANDBOX_PYTHON``
+(the programs' interpreter), ``AGORABENCH_SANDBOX`` (the inspect sandbox code tasks declare: ``agora``, or
+``docker[:compose.yaml]``, ...). Programs run with ``python -I -S``: the standard library only, no
+site-packages, and no ``exit()``/``quit()`` helpers.
+
+RLIMIT_NPROC does not bind root, and audit hooks can be defeated by code written to defeat them: for code
+that may be adversarial, choose inspect's docker sandbox (``AGORABENCH_SANDBOX=docker``), which the code
+scorers use through the same interface (``inspect_env.py`` registers ours as ``agora``).
+"""
+
+from __future__ import annotations
+
+from pytest_agorabench.sandbox.limits import SCALE_ENV, Limits, timeout_scale
+from pytest_agorabench.sandbox.programs import STATUSES, ProgramResult, SandboxError, run_python
+
+__all__ = ["SCALE_ENV", "STATUSES", "Limits", "ProgramResult", "SandboxError", "run_python", "timeout_scale"]

@@ -1,0 +1,220 @@
+"""Run one untrusted Python program in a sandbox and say whether it ran to its end.
+
+The program and our guard (``_guard.py``) are written into the sandbox's directory, and the guard is run
+with the limits as arguments and a fresh nonce on stdin. The verdict is "passed" only when the command exited 0
+*and* printed the guard's marker with that nonce: the marker is written after the program's last line
+(our tests, appended to the code), so exiting early with status 0 cannot pass.
+
+Where it runs: by default a private temporary directory on this machine through ``local.run_command``;
+given an inspect ``SandboxEnvironment`` (our ``agora`` one, or docker, ...) it goes through that.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import secrets
+import shutil
+import signal
+import stat
+import sys
+import tempfile
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pytest_agorabench.sandbox._guard import ARGUMENTS, EXIT_SETUP, MARKER_PREFIX
+from pytest_agorabench.sandbox.limits import Limits
+from pytest_agorabench.sandbox.local import CommandResult, run_command
+
+if TYPE_CHECKING:
+    from inspect_ai.util import SandboxEnvironment
+
+GUARD_FILE = "agora_guard.py"
+PROGRAM_FILE = "program.py"
+GUARD_SOURCE = (Path(__file__).with_name("_guard.py")).read_text(encoding="utf-8")
+NOBODY = 65534
+DROP_ROOT_ENV = "AGORABENCH_SANDBOX_DROP_ROOT"  # "0": never run programs as another uid
+# The interpreter programs run on (default: ours). As root, pick one uid 65534 can read (e.g. /usr/bin/python3)
+# when ours lives in a private home, so programs run unprivileged.
+PYTHON_ENV = "AGORABENCH_SANDBOX_PYTHON"
+STATUSES = ("passed", "failed", "timeout", "output_limit", "crashed", "error")  # error: the sandbox failed
+
+
+class SandboxError(RuntimeError):
+    """The sandbox could not run a program at all; scoring it as a failure would blame the program."""
+
+
+@dataclass(frozen=True)
+class ProgramResult:
+    status: str  # one of STATUSES
+    detail: str  # why, in one line: the exception, the signal, the limit
+    seconds: float
+    stdout: str = ""
+    stderr: str = ""
+
+    @property
+    def passed(self) -> bool:
+        return self.status == "passed"
+
+
+def _tail_line(text: str) -> str:
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return lines[-1][:300] if lines else ""
+
+
+def verdict(result: CommandResult, nonce: str) -> ProgramResult:
+    """Classify a finished run of the guard."""
+    marker = f"{MARKER_PREFIX}{nonce}"
+    out = result.stdout.replace(f"\n{marker}\n", "").replace(marker, "")
+    common = {"seconds": result.seconds, "stdout": out[-4000:], "stderr": result.stderr[-4000:]}
+    if result.timed_out:
+        return ProgramResult("timeout", "the wall-clock limit ran out", **common)
+    if result.output_limited:
+        return ProgramResult("output_limit", "the program wrote more output than allowed", **common)
+    code = result.returncode
+    if code == 0 and marker in result.stdout:
+        return ProgramResult("passed", "", **common)
+    if code is not None and code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        why = " (its CPU limit)" if name == "SIGXCPU" else ""  # SIGKILL: the CPU hard limit, or itself
+        return ProgramResult("crashed", f"killed by {name}{why}", **common)
+    if code == EXIT_SETUP or (code and result.stderr.startswith("unshare:")):
+        # The sandbox, not the program, failed (e.g. no more network namespaces): not the program's fault.
+        return ProgramResult("error", _tail_line(result.stderr) or "the sandbox guard failed", **common)
+    if code == 0:
+        return ProgramResult("failed", "exited before its end without an error", **common)
+    return ProgramResult("failed", _tail_line(result.stderr) or f"exit status {code}", **common)
+
+
+def _files(source: str) -> dict[str, str]:
+    return {PROGRAM_FILE: source, GUARD_FILE: GUARD_SOURCE}
+
+
+def guard_command(python: str, limits: Limits, run_as: int | None) -> list[str]:
+    """The command that runs the guard around ``program.py`` (argument order: ``_guard.ARGUMENTS``)."""
+    config: dict[str, Any] = {"program": PROGRAM_FILE, **limits.child_config()}
+    config["run_as_uid"] = -1 if run_as is None else run_as
+    return [python, "-I", "-S", GUARD_FILE, *(str(config[name]) for name in ARGUMENTS)]
+
+
+def _remove_tree(path: Path) -> None:
+    """Remove the private directory even if the program took permissions away from its entries."""
+
+    def retry(func: Any, name: str, _exc: Any) -> None:
+        try:
+            os.chmod(os.path.dirname(name), stat.S_IRWXU)
+            os.chmod(name, stat.S_IRWXU)
+            func(name)
+        except OSError:
+            pass
+
+    if sys.version_info >= (3, 12):
+        shutil.rmtree(path, onexc=retry)
+    else:
+        shutil.rmtree(path, onerror=retry)
+
+
+async def _run_local(source: str, limits: Limits, python: str, run_as: int | None) -> ProgramResult:
+    workdir = Path(tempfile.mkdtemp(prefix="agora-sandbox-"))
+    try:
+        for name, text in _files(source).items():
+            (workdir / name).write_text(text, encoding="utf-8")
+        nonce = secrets.token_hex(16)
+        result = await run_command(
+            guard_command(python, limits, run_as),
+            cwd=workdir,
+            timeout=limits.wall_seconds,
+            output_bytes=limits.output_bytes,
+            stdin=f"{nonce}\n".encode(),
+        )
+        return verdict(result, nonce)
+    finally:
+        _remove_tree(workdir)
+
+
+async def _run_in(
+    sandbox: SandboxEnvironment, source: str, limits: Limits, python: str, run_as: int | None
+) -> ProgramResult:
+    from inspect_ai.util import OutputLimitExceededError
+
+    for name, text in _files(source).items():
+        await sandbox.write_file(name, text)
+    nonce = secrets.token_hex(16)
+    try:
+        done = await sandbox.exec(
+            guard_command(python, limits, run_as),
+            input=f"{nonce}\n",
+            timeout=max(1, math.ceil(limits.wall_seconds)),
+            timeout_retry=False,
+        )
+    except TimeoutError:
+        return ProgramResult("timeout", "the wall-clock limit ran out", limits.wall_seconds)
+    except OutputLimitExceededError:
+        return ProgramResult("output_limit", "the program wrote more output than allowed", 0.0)
+    result = CommandResult(done.returncode, done.stdout, done.stderr, False, False, 0.0)
+    return verdict(result, nonce)
+
+
+@lru_cache(maxsize=8)
+def unprivileged_uid(python: str = sys.executable) -> int | None:
+    """As root, the uid programs run as when ``python`` stays usable for it; otherwise None.
+
+    The probe runs a program that imports stdlib modules as that uid: an interpreter installed under a
+    private home (e.g. pyenv in /root) is unreadable to it, and then programs keep our uid.
+    """
+    if os.geteuid() != 0 or os.environ.get(DROP_ROOT_ENV) == "0":
+        return None
+    import subprocess
+
+    from pytest_agorabench.sandbox.local import minimal_env
+
+    probe = "import fractions, statistics, heapq, json\nassert fractions.Fraction(1, 2) * 2 == 1\n"
+    workdir = Path(tempfile.mkdtemp(prefix="agora-sandbox-probe-"))
+    try:
+        for name, text in _files(probe).items():
+            (workdir / name).write_text(text, encoding="utf-8")
+        nonce = secrets.token_hex(16)
+        done = subprocess.run(
+            guard_command(python, Limits(), NOBODY),
+            input=f"{nonce}\n".encode(),
+            capture_output=True,
+            cwd=workdir,
+            env=minimal_env(workdir),
+            timeout=60,
+            start_new_session=True,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    finally:
+        _remove_tree(workdir)
+    result = CommandResult(done.returncode, done.stdout.decode(errors="replace"), "", False, False, 0.0)
+    return NOBODY if verdict(result, nonce).passed else None
+
+
+async def run_python(
+    source: str,
+    limits: Limits | None = None,
+    *,
+    sandbox: SandboxEnvironment | None = None,
+    python: str | None = None,
+) -> ProgramResult:
+    """Run ``source`` under ``limits`` (default: ``Limits().scaled()``) and classify how it ended.
+
+    ``sandbox``: an inspect sandbox to run in instead of a local private directory; ``python``: the
+    interpreter there (default: ours locally and in the ``agora`` sandbox, ``python3`` elsewhere).
+    """
+    limits = limits or Limits().scaled()
+    if sandbox is None:
+        python = python or os.environ.get(PYTHON_ENV) or sys.executable
+        return await _run_local(source, limits, python, unprivileged_uid(python))
+    from pytest_agorabench.sandbox.inspect_env import AgoraSandboxEnvironment
+
+    if isinstance(sandbox, AgoraSandboxEnvironment):  # ours runs on this machine, with our interpreter
+        python = python or os.environ.get(PYTHON_ENV) or sys.executable
+        return await _run_in(sandbox, source, limits, python, unprivileged_uid(python))
+    return await _run_in(sandbox, source, limits, python or "python3", None)
