@@ -83,6 +83,7 @@ def _user_errors() -> tuple[type[BaseException], ...]:
         ("pytest_agorabench.providers.local_models", "LocalModelError"),
         ("pytest_agorabench.evaluation", "EvaluationError"),
         ("pytest_agorabench.generation", "GenerationIncomplete"),
+        ("pytest_agorabench.intrinsic", "IntrinsicError"),
         ("pytest_agorabench.providers.script_provider", "ScriptModelError"),
         ("pytest_agorabench.evaluation.judged_stage", "JudgeMissing"),
     ):

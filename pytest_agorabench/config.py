@@ -142,6 +142,7 @@ class RunConfig:
     demo_mix: str = "intended"
     seed_file: Path | None = None  # a local seed file/folder overriding the profile's data source
     benchmark_dir: Path | None = None  # a folder of <benchmark>.jsonl/.parquet files in hub format
+    intrinsic: bool = True  # measure the generated data's intrinsic metrics (AGORABENCH.md section 5)
 
     def threshold_for(self, setting: Setting) -> float | None:
         return self.min_pgr_by_setting.get(setting.key, self.min_pgr)
@@ -168,6 +169,7 @@ OPTION_KEYS = (
     "seed",
     "seed_file",
     "benchmark_dir",
+    "intrinsic",
 )
 
 
@@ -299,4 +301,14 @@ def build_config(cli: dict[str, Any], pyproject: dict[str, Any], rootdir: Path) 
         demo_mix=_choice("agora-demo-mix", pick("demo_mix") or "intended", DEMO_MIXES),
         seed_file=seed_file,
         benchmark_dir=benchmark_dir,
+        intrinsic=_switch("agora-intrinsic", pick("intrinsic")),
     )
+
+
+def _switch(name: str, value: Any) -> bool:
+    """on/off (CLI) or a boolean (pyproject); unset means on."""
+    if value is None or value is True or value == "on":
+        return True
+    if value is False or value == "off":
+        return False
+    raise ConfigError(f"--{name}: expected 'on' or 'off', got {value!r}")

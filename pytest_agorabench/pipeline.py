@@ -20,7 +20,7 @@ from pytest_agorabench.settings import Setting
 from pytest_agorabench.store import Artifact, Store, read_jsonl, rows_hash, write_json_atomic, write_jsonl
 
 # Bump a stage's version when its code changes what it produces: old artifacts stop matching.
-STAGE_VERSIONS = {"student_init": 1, "generation": 1, "training": 1, "evaluation": 1}
+STAGE_VERSIONS = {"student_init": 1, "generation": 1, "training": 1, "evaluation": 1, "intrinsic": 1}
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
 
@@ -177,6 +177,35 @@ def _generate(store: Store, setting: Setting, seeds: Any, config: RunConfig, clo
     return clock.run("generation", lambda: store.once("generation", inputs, build))
 
 
+def _intrinsic(
+    store: Store, setting: Setting, rows: list[dict], base: str, config: RunConfig, clock: _Clock
+) -> dict[str, Any]:
+    """Intrinsic metrics of the generated rows (AGORABENCH.md section 5), one cached stage."""
+    if not config.intrinsic:
+        return {"skipped": "turned off (--agora-intrinsic=off)"}
+    if not rows:
+        return {"skipped": "no generated rows to measure"}
+    from pytest_agorabench.intrinsic.stage import cache_inputs, intrinsic_config
+
+    log_dir = store.root / "logs" / "intrinsic"
+    settings = intrinsic_config(config, base, str(log_dir))
+    inputs = {
+        "version": STAGE_VERSIONS["intrinsic"],
+        "domain": setting.domain.value,
+        "rows": rows_hash(rows),
+        "settings": {k: portable(store, v) if isinstance(v, str) else v for k, v in cache_inputs(settings).items()},
+    }
+
+    def build(workdir: Path, key: str) -> dict[str, Any]:
+        from pytest_agorabench.intrinsic import measure
+
+        result = measure(rows, setting.domain.value, config=settings)
+        write_json_atomic(workdir / "intrinsic.json", result)
+        return {"metrics": result["metrics"]}
+
+    return clock.run("intrinsic", lambda: store.once("intrinsic", inputs, build)).read_json("intrinsic.json")
+
+
 def benchmark_names(setting: Setting, config: RunConfig) -> list[str]:
     names = list(setting.benchmarks)
     if config.profile.math_benchmark == "math500":
@@ -231,6 +260,8 @@ def run_case(setting: Setting, config: RunConfig, store: Store | None = None) ->
     else:
         ref_model = served(config.reference, config)
         ref_source = f"measured ({config.reference})"
+
+    intrinsic = _intrinsic(store, setting, generated, base, config, clock)
 
     outcomes: list[BenchmarkOutcome] = []
     per_benchmark: dict[str, tuple[list[dict], list[dict], list[dict]]] = {}
@@ -302,6 +333,7 @@ def run_case(setting: Setting, config: RunConfig, store: Store | None = None) ->
         cached_stages=sorted(set(clock.cached)),
         artifacts=dict(clock.keys),
         training=training,
+        intrinsic=intrinsic,
         judge=config.judge if judged_outcomes else None,
         judgments=_merge_judgments(judged_outcomes),
     )

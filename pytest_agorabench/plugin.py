@@ -27,6 +27,7 @@ _OPTIONS: tuple[tuple[str, str, dict[str, Any]], ...] = (
     ("--agora-demo-mix", "demo_mix", {"choices": list(DEMO_MIXES), "help": "instance-generation demonstrations: intended (2 seed + 1 generated) or official"}),
     ("--agora-seed-file", "seed_file", {"help": "a local seed file or folder (JSON/JSONL/Parquet with instruction, response)"}),
     ("--agora-benchmark-dir", "benchmark_dir", {"help": "a folder of <benchmark>.jsonl/.parquet files in the hub format"}),
+    ("--agora-intrinsic", "intrinsic", {"choices": ["on", "off"], "help": "intrinsic metrics of the generated data (default: on)"}),
 )
 
 

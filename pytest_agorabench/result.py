@@ -50,6 +50,7 @@ class CaseResult:
     training: dict[str, Any] = field(default_factory=dict)
     judge: str | None = None  # the judge model, when a benchmark was judged
     judgments: dict[str, Any] = field(default_factory=dict)  # totals over the judged benchmarks
+    intrinsic: dict[str, Any] = field(default_factory=dict)  # intrinsic.measure() output, or {"skipped": why}
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -102,6 +103,10 @@ class CaseResult:
             ]
             props += [(f"judgments_failed_{r}", n) for r, n in sorted(self.judgments.get("failed", {}).items())]
             props += [(f"{b.name}_items_used", b.judging.get("items_used", 0)) for b in self.benchmarks if b.judging]
+        for name, value in sorted(self.intrinsic.get("metrics", {}).items()):
+            props.append((f"intrinsic_{name}", "undefined" if value is None else f"{value:.4f}"))
+        if "skipped" in self.intrinsic:
+            props.append(("intrinsic_skipped", self.intrinsic["skipped"]))
         props += [(f"seconds_{stage}", f"{s:.2f}") for stage, s in self.stage_seconds.items()]
         return props
 

@@ -12,6 +12,10 @@ import pytest
 
 from .runs import SCRIPT, SUITE
 
+# The intrinsic stage's diversity metric embeds with a deterministic hashed embedder in these runs, so the
+# tests do not fetch MiniLM (83 MB) from the package registry; tests/unit/intrinsic covers MiniLM (opt-in).
+os.environ.setdefault("AGORABENCH_EMBEDDER", "hashed")
+
 
 @pytest.fixture(scope="session")
 def math_run(tmp_path_factory):
@@ -36,7 +40,8 @@ def _math_run(root: Path) -> dict:
     shutil.copy(SUITE, inner / "test_math.py")
     cmd = [
         sys.executable, "-m", "pytest", "-p", "no:cacheprovider", str(inner / "test_math.py"),
-        f"--generator=agora-script/{SCRIPT}:arithmetic", f"--agora-store={store}", f"--agora-json={report}",
+        f"--generator=agora-script/{SCRIPT}:arithmetic", f"--judge=agora-script/{SCRIPT}:grader",
+        f"--agora-store={store}", f"--agora-json={report}",
         f"--junitxml={junit}", f"--rootdir={inner}",
     ]
     proc = subprocess.run(cmd, cwd=inner, capture_output=True, text=True, timeout=900)

@@ -19,6 +19,7 @@ def run_suite(pytester, store: Path, *args: str, generator: str = "arithmetic", 
             pytester._monkeypatch.delenv(name, raising=False)
     return pytester.runpytest_subprocess(
         f"--generator=agora-script/{SCRIPT}:{generator}",
+        f"--judge=agora-script/{SCRIPT}:grader",
         f"--agora-store={store}",
         "-p",
         "no:cacheprovider",

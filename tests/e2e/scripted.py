@@ -63,6 +63,12 @@ def _arithmetic(messages: list[dict], wrong: bool) -> str:
     return f"{_solution(a, b, wrong)} [END]"
 
 
+def grader(messages: list[dict], config: dict) -> str:
+    """A rubric judge for the intrinsic metrics: a grade from the request's length, so it varies by row."""
+    prompt = _prompt(messages)
+    return f"Short and clear.\nScore: {1 + len(prompt) % 5}"
+
+
 def garbage(messages: list[dict], config: dict) -> str:
     """Output no parser accepts: every attempt is a counted drop."""
     return "I would rather talk about the weather."

@@ -39,6 +39,7 @@ def inner_run(root: Path, store: Path, judge: str, *args: str, counter: Path | N
         sys.executable, "-m", "pytest", "-p", "no:cacheprovider", str(inner / SUITE.name), f"--rootdir={inner}",
         f"--generator=agora-script/{SCRIPT}:helpful", f"--judge=agora-script/{SCRIPT}:{judge}",
         f"--agora-store={store}", f"--agora-seed-file={seeds}", f"--agora-json={report}", f"--junitxml={junit}",
+        "--agora-intrinsic=off",  # measured in the math end-to-end run; these judges count their calls
         *args,
     ]
     env = {**os.environ, "AGORA_JUDGE_COUNTER": str(counter or root / "judge_calls")}

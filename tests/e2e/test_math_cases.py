@@ -33,6 +33,10 @@ def test_three_math_cases_run_end_to_end(math_run):
         assert case["smoke"] is True
         assert case["input_tokens"] > 0 and case["output_tokens"] > 0
         assert case["training"]["rows"] == case["train_rows"]
+        metrics = case["intrinsic"]["metrics"]
+        for name in ("instruction_diversity_cdist", "response_diversity_cdist", "response_perplexity",
+                     "instruction_difficulty_scriptedpygrader_judge", "response_quality_scriptedpygrader_judge"):
+            assert isinstance(metrics[name], float), (case["setting"], name, case["intrinsic"])
     # instance generation trains on seed + generated, the other methods on generated only
     assert cases["math/instance_generation"]["train_rows"] == cases["math/instance_generation"]["seed_rows"] + 4
     assert cases["math/response_generation"]["train_rows"] == 4
@@ -43,7 +47,8 @@ def test_three_math_cases_run_end_to_end(math_run):
     }
     for case_id in CASE_IDS:
         p = props[f"test_setting[{case_id}]"]
-        for key in ("pgr", "pgr_low", "pgr_high", "gsm8k_student", "math_base", "instances_valid", "cost_usd"):
+        for key in ("pgr", "pgr_low", "pgr_high", "gsm8k_student", "math_base", "instances_valid", "cost_usd",
+                    "intrinsic_response_perplexity"):
             assert key in p, (case_id, key)
 
 
@@ -57,7 +62,7 @@ def test_a_rerun_is_served_from_the_store_with_identical_figures(math_run, tmp_p
     first = {c["setting"]: c for c in json.loads(math_run["report"].read_text())["cases"]}
     again = {c["setting"]: c for c in json.loads(report.read_text())["cases"]}
     for key, case in again.items():
-        assert {"generation", "training", "evaluation"} <= set(case["cached_stages"]), key
+        assert {"generation", "training", "evaluation", "intrinsic"} <= set(case["cached_stages"]), key
         assert case["pgr"] == first[key]["pgr"] and case["benchmarks"] == first[key]["benchmarks"]
 
 
@@ -71,6 +76,7 @@ def test_garbage_generator_output_is_counted_and_the_student_stays_untrained(pyt
     assert case["drops_by_reason"] == {"result_tags": 4}
     assert case["attempts"] == 8  # the smoke profile's two attempts per instance, all retried and counted
     assert "skipped" in case["training"]
+    assert case["intrinsic"] == {"skipped": "no generated rows to measure"}
     assert all(b["student"] == b["base"] for b in case["benchmarks"])
 
 

@@ -55,6 +55,7 @@ def _case(sums, function: str):
         "seed_file": str(sums["seed_file"]),
         "benchmark_dir": str(sums["benchmark_dir"]),
         "store": str(sums["store"]),
+        "intrinsic": "off",  # PGR is what this test is about; the math e2e run measures the intrinsic metrics
     }
     config = build_config(cli, {}, Path.cwd())
     return run_case(get_setting("math/response_generation"), config)
