@@ -34,10 +34,16 @@ def aggregates(cases: list[dict[str, Any]]) -> dict[str, Any]:
         by_method.setdefault(method, []).append(point)
         by_domain.setdefault(domain, []).append(point)
         defined.append(point)
+    priced = [c["cost_usd"] for c in cases if c.get("cost_usd") is not None]
+    cost = round(sum(priced), 6) if priced and len(priced) == len(cases) else None
+    score = mean(defined)
     return {
         "cells": len(cases),
         "cells_defined": len(defined),
-        "generator_score": mean(defined),
+        "generator_score": score,
+        # Paper section 7: what the run's data cost, and PGR points per dollar (None when unpriced or free).
+        "cost_usd": cost,
+        "pgr_per_usd": round(score / cost, 3) if cost and score is not None else None,
         "by_method": {k: {"mean_pgr": mean(v), "cells": len(v)} for k, v in sorted(by_method.items())},
         "by_domain": {k: {"mean_pgr": mean(v), "cells": len(v)} for k, v in sorted(by_domain.items())},
     }
