@@ -86,6 +86,8 @@ def _user_errors() -> tuple[type[BaseException], ...]:
         ("pytest_agorabench.intrinsic", "IntrinsicError"),
         ("pytest_agorabench.providers.script_provider", "ScriptModelError"),
         ("pytest_agorabench.evaluation.judged_stage", "JudgeMissing"),
+        ("pytest_agorabench.generation.prompts.folder", "PromptFolderError"),
+        ("pytest_agorabench.generation.budget", "BudgetError"),
     ):
         try:
             mod = __import__(module, fromlist=[name])

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_agorabench.models import SMOLLM2, TINY_STUDENT, UnknownModelError, resolve_model, resolve_weights
+from pytest_agorabench.pricing import PriceError, load_table, parse_table, priced_model
 from pytest_agorabench.settings import SETTINGS, Setting
 
 
@@ -104,7 +105,7 @@ PROFILES: dict[str, Profile] = {
         seed_limit=None,
         benchmark_limit=None,
         math_benchmark="math",
-        generation_max_tokens=256,
+        generation_max_tokens=512,  # at 256 SmolLM2 truncated every instruction-following answer
         max_attempts=2,
         eval_max_tokens=48,
         recipe="smoke",
@@ -122,7 +123,8 @@ PROFILES: dict[str, Profile] = {
 
 DEFAULT_PROFILE = "smoke"
 DEMO_MIXES = ("intended", "official")  # AGORABENCH.md 2.2: 2 seed + 1 generated, or the official aliasing
-GATES = ("point", "low")  # compare --min-pgr with the PGR point value or the interval's lower end
+GATES = ("point", "low")
+TABLE_KEYS = {"min_pgr_by_setting", "prices"}  # pyproject tables that have no command-line option  # compare --min-pgr with the PGR point value or the interval's lower end
 
 
 @dataclass(frozen=True)
@@ -143,6 +145,15 @@ class RunConfig:
     seed_file: Path | None = None  # a local seed file/folder overriding the profile's data source
     benchmark_dir: Path | None = None  # a folder of <benchmark>.jsonl/.parquet files in hub format
     intrinsic: bool = True  # measure the generated data's intrinsic metrics (AGORABENCH.md section 5)
+    # Meta-prompts (AGORABENCH.md 2.6): agorabench / unoptimized / json, or the absolute path of a folder
+    # of prompt files in the official placeholder format.
+    prompts: str = "agorabench"
+    # User prices, model -> (USD per 1M input, per 1M output), over the aliases' list prices (pricing.py).
+    prices: dict[str, tuple[float, float]] = field(default_factory=dict)
+    # Budget mode: USD per case for generation; instances are sized from a measured pilot. budget_cap is
+    # --instances when given with a budget (None: only the budget and the seed count limit the size).
+    budget_usd: float | None = None
+    budget_cap: int | None = None
 
     def threshold_for(self, setting: Setting) -> float | None:
         return self.min_pgr_by_setting.get(setting.key, self.min_pgr)
@@ -170,6 +181,9 @@ OPTION_KEYS = (
     "seed_file",
     "benchmark_dir",
     "intrinsic",
+    "prompts",
+    "prices_file",
+    "budget_usd",
 )
 
 
@@ -214,11 +228,11 @@ def _choice(kind: str, value: Any, choices: tuple[str, ...] | list[str]) -> str:
 
 def build_config(cli: dict[str, Any], pyproject: dict[str, Any], rootdir: Path) -> RunConfig:
     """CLI values (None when not given) win over pyproject, which wins over the profile."""
-    unknown = set(pyproject) - set(OPTION_KEYS) - {"min_pgr_by_setting"}
+    unknown = set(pyproject) - set(OPTION_KEYS) - TABLE_KEYS
     if unknown:
         raise ConfigError(
             f"[tool.agorabench] has unknown keys {sorted(unknown)}; valid keys: {', '.join(OPTION_KEYS)}, "
-            "min_pgr_by_setting"
+            f"{', '.join(sorted(TABLE_KEYS))}"
         )
 
     def pick(key: str) -> Any:
@@ -285,6 +299,23 @@ def build_config(cli: dict[str, Any], pyproject: dict[str, Any], rootdir: Path) 
         if not benchmark_dir.is_dir():
             raise ConfigError(f"--agora-benchmark-dir: {benchmark_dir} is not a directory")
 
+    prices = _prices(pyproject.get("prices"), pick("prices_file"), rootdir)
+    budget_usd = pick("budget_usd")
+    budget_cap = None
+    if budget_usd is not None:
+        budget_usd = _number("agora-budget", budget_usd, float)
+        if not budget_usd > 0:
+            raise ConfigError(f"--agora-budget must be a positive number of USD, got {budget_usd!r}")
+        spec = priced_model(generator, prices)
+        if not spec.priced or (spec.usd_per_1m_input == 0 and spec.usd_per_1m_output == 0):
+            what = "has no price" if not spec.priced else "is free (price 0)"
+            raise ConfigError(
+                f"--agora-budget: the generator {generator!r} {what}, so no budget can size its run; add its "
+                "price to [tool.agorabench.prices] or a --agora-prices file, or use --instances"
+            )
+        # With a budget, --instances (when given) caps the size; the profile's default does not.
+        budget_cap = instances if pick("instances") is not None else None
+
     return RunConfig(
         profile=profile,
         generator=generator,
@@ -302,7 +333,36 @@ def build_config(cli: dict[str, Any], pyproject: dict[str, Any], rootdir: Path) 
         seed_file=seed_file,
         benchmark_dir=benchmark_dir,
         intrinsic=_switch("agora-intrinsic", pick("intrinsic")),
+        prompts=_prompts(pick("prompts"), rootdir),
+        prices=prices,
+        budget_usd=budget_usd,
+        budget_cap=budget_cap,
     )
+
+
+def _prompts(value: Any, rootdir: Path) -> str:
+    """A variant name, or a prompt folder checked now (a typo in a file fails before any model call)."""
+    from pytest_agorabench.generation.prompts import DEFAULT_VARIANT, VARIANTS
+    from pytest_agorabench.generation.prompts.folder import PromptFolderError, load_folder
+
+    if value is None or value == "":
+        return DEFAULT_VARIANT
+    if not isinstance(value, str):
+        raise ConfigError(f"--agora-prompts must be a variant name or a folder, got {value!r}")
+    if value in VARIANTS:
+        return value
+    folder = Path(value).expanduser()
+    if not folder.is_absolute():
+        folder = rootdir / folder
+    if not folder.exists():
+        raise ConfigError(
+            f"--agora-prompts: {value!r} is neither a prompt variant ({', '.join(VARIANTS)}) nor an existing folder"
+        )
+    try:
+        load_folder(folder)
+    except PromptFolderError as exc:
+        raise ConfigError(f"--agora-prompts: {exc}") from None
+    return str(folder)
 
 
 def _switch(name: str, value: Any) -> bool:
@@ -312,3 +372,20 @@ def _switch(name: str, value: Any) -> bool:
     if value is False or value == "off":
         return False
     raise ConfigError(f"--{name}: expected 'on' or 'off', got {value!r}")
+
+
+def _prices(table: Any, file: Any, rootdir: Path) -> dict[str, tuple[float, float]]:
+    """pyproject's [tool.agorabench.prices], then the --agora-prices file's entries over it."""
+    try:
+        prices = parse_table(table, "[tool.agorabench.prices]") if table is not None else {}
+        if file is not None:
+            path = Path(file).expanduser()
+            prices.update(load_table(path if path.is_absolute() else rootdir / path))
+    except PriceError as exc:
+        raise ConfigError(str(exc)) from None
+    for model in prices:
+        try:
+            resolve_model(model)
+        except UnknownModelError as exc:
+            raise ConfigError(f"price table: {exc}") from None
+    return prices

@@ -6,6 +6,7 @@ changed is served from the store and a rerun after a change recomputes only what
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -14,13 +15,29 @@ from typing import Any
 
 from pytest_agorabench import curation
 from pytest_agorabench.config import RunConfig
-from pytest_agorabench.models import TINY_STUDENT, resolve_model
+from pytest_agorabench.models import TINY_STUDENT
+from pytest_agorabench.pricing import priced_model
 from pytest_agorabench.result import BenchmarkOutcome, CaseResult
-from pytest_agorabench.settings import Setting
-from pytest_agorabench.store import Artifact, Store, read_jsonl, rows_hash, write_json_atomic, write_jsonl
+from pytest_agorabench.settings import Method, Setting
+from pytest_agorabench.store import (
+    Artifact,
+    Store,
+    content_key,
+    read_jsonl,
+    rows_hash,
+    write_json_atomic,
+    write_jsonl,
+)
 
 # Bump a stage's version when its code changes what it produces: old artifacts stop matching.
-STAGE_VERSIONS = {"student_init": 1, "generation": 1, "training": 1, "evaluation": 1, "intrinsic": 1}
+STAGE_VERSIONS = {
+    "student_init": 1,
+    "generation": 1,
+    "training": 1,
+    "evaluation": 1,
+    "intrinsic": 1,
+    "reward_init": 1,
+}
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
 
@@ -55,14 +72,40 @@ def student_base(config: RunConfig, store: Store) -> str:
     from pytest_agorabench.training.tiny_student import build_tiny_student
 
     # One fixed student per store: its tokenizer is trained on all our fixture seed text.
-    corpus_files = sorted((FIXTURES / "seeds").rglob("*.jsonl"))
-    corpus = [r["instruction"] + "\n" + r["response"] for f in corpus_files for r in read_jsonl(f)]
+    corpus = [r["instruction"] + "\n" + r["response"] for r in _fixture_seed_rows()]
     inputs = {"version": STAGE_VERSIONS["student_init"], "corpus": rows_hash([{"t": t} for t in corpus]), "seed": 42}
 
     def build(workdir: Path, key: str) -> dict[str, Any]:
         return {"stats": build_tiny_student(workdir, corpus, seed=42)}
 
     return str(store.once("student_init", inputs, build).path)
+
+
+def _fixture_seed_rows() -> list[dict]:
+    return [r for f in sorted((FIXTURES / "seeds").rglob("*.jsonl")) for r in read_jsonl(f)]
+
+
+def smoke_reward_model(store: Store, base: str, clock: _Clock) -> str:
+    """Smoke's offline reward model (intrinsic/smoke_reward.py), trained once per store on our fixtures."""
+    from pytest_agorabench.intrinsic.smoke_reward import DEFAULT_STEPS
+
+    rows = _fixture_seed_rows()
+    # AGORABENCH_SMOKE_REWARD_STEPS: fewer steps for our own end-to-end tests (the machinery, not the model).
+    steps = int(os.environ.get("AGORABENCH_SMOKE_REWARD_STEPS", DEFAULT_STEPS))
+    inputs = {
+        "version": STAGE_VERSIONS["reward_init"],
+        "tokenizer": portable(store, base),
+        "rows": rows_hash(rows),
+        "seed": 42,
+        "steps": steps,
+    }
+
+    def build(workdir: Path, key: str) -> dict[str, Any]:
+        from pytest_agorabench.intrinsic.smoke_reward import build_smoke_reward_model
+
+        return {"stats": build_smoke_reward_model(workdir, base, rows, seed=42, steps=steps)}
+
+    return str(clock.run("reward_init", lambda: store.once("reward_init", inputs, build)).path)
 
 
 def portable(store: Store, model: str) -> str:
@@ -128,39 +171,61 @@ def _evaluate(
 
 
 def _generate(store: Store, setting: Setting, seeds: Any, config: RunConfig, clock: _Clock) -> Artifact:
-    from pytest_agorabench.generation import GENERATION_VERSION, prompt_fingerprint
+    from pytest_agorabench.generation import GENERATION_VERSION
+    from pytest_agorabench.generation.meta_prompts import meta_prompts
 
-    generator = resolve_model(config.generator)
+    generator = priced_model(config.generator, config.prices)
     profile = config.profile
-    inputs = {
+    prompts = meta_prompts(config.prompts)
+    prompts.check(setting)  # a prompt folder without this setting's file fails before any model call
+    # Everything that shapes one instance; the journal is keyed by this alone, so a run that asks for
+    # more instances (or a budget round) continues the rows generated before instead of starting over.
+    per_instance = {
         "version": [STAGE_VERSIONS["generation"], GENERATION_VERSION],
         "setting": setting.key,
         "generator": generator.inspect_model,
-        "prompts": prompt_fingerprint(setting),
+        "prompts": prompts.fingerprint(setting),
         "seeds": seeds.fingerprint,
-        "instances": config.instances,
         "max_tokens": profile.generation_max_tokens,
         "max_attempts": profile.max_attempts,
         "seed": config.seed,
         "demo_mix": config.demo_mix,
     }
+    if config.budget_usd is None:
+        sizing: dict[str, Any] = {"instances": config.instances}
+    else:
+        price = [generator.usd_per_1m_input, generator.usd_per_1m_output]
+        sizing = {"budget_usd": config.budget_usd, "budget_cap": config.budget_cap, "price": price}
+    inputs = {**per_instance, **sizing}
 
     def build(workdir: Path, key: str) -> dict[str, Any]:
         from pytest_agorabench.generation import run_generation
 
-        result = run_generation(
-            setting,
-            seeds.rows,
-            model=generator.inspect_model,
-            instances=config.instances,
-            max_tokens=profile.generation_max_tokens,
-            max_attempts=profile.max_attempts,
-            seed=config.seed,
-            demo_mix=config.demo_mix,
-            journal=store.journal("generation", key),
-            log_dir=_logs(store, "generation", key),
-            concurrency=profile.generation_concurrency,
-        )
+        journal_key = content_key("generation-journal", per_instance)
+        with store.lock("generation-journal", journal_key):
+            journal = store.journal("generation", journal_key)
+
+            def generate(instances: int):
+                return run_generation(
+                    setting,
+                    seeds.rows,
+                    model=generator.inspect_model,
+                    instances=instances,
+                    max_tokens=profile.generation_max_tokens,
+                    max_attempts=profile.max_attempts,
+                    seed=config.seed,
+                    demo_mix=config.demo_mix,
+                    journal=journal,
+                    log_dir=_logs(store, "generation", key),
+                    concurrency=profile.generation_concurrency,
+                    prompts=prompts,
+                )
+
+            budget = None
+            if config.budget_usd is None:
+                result = generate(config.instances)
+            else:
+                result, budget = _generate_for_budget(generate, generator, setting, seeds.rows, config)
         write_jsonl(workdir / "rows.jsonl", result.rows)
         write_jsonl(workdir / "dropped.jsonl", result.dropped_rows)
         summary = {
@@ -170,11 +235,37 @@ def _generate(store: Store, setting: Setting, seeds: Any, config: RunConfig, clo
             "attempts": result.attempts,
             "input_tokens": result.input_tokens,
             "output_tokens": result.output_tokens,
+            "prompts": prompts.name,
+            "fence_stripped": result.fence_stripped if prompts.variant == "json" else None,
+            "budget": budget,
         }
         write_json_atomic(workdir / "summary.json", summary)
         return {"summary": summary}
 
     return clock.run("generation", lambda: store.once("generation", inputs, build))
+
+
+def _generate_for_budget(generate: Callable, generator: Any, setting: Setting, seed_rows: list, config: RunConfig):
+    """``--agora-budget``: size the instances to the budget from a measured pilot (generation/budget.py)."""
+    from pytest_agorabench.generation import planned_count
+    from pytest_agorabench.generation.budget import DEFAULT_PILOT, run_with_budget
+
+    cap = None if config.budget_cap is None else config.budget_cap
+    if setting.method is not Method.INSTANCE_GENERATION:  # seed i gives instance i: seeds cap the count
+        cap = planned_count(setting, seed_rows, cap if cap is not None else len(seed_rows))
+
+    def spend(result: Any) -> tuple[int, float]:
+        return result.requested, generator.cost(result.input_tokens, result.output_tokens) or 0.0
+
+    result, report = run_with_budget(
+        generate,
+        spend,
+        budget_usd=config.budget_usd,
+        cap=cap,
+        pilot=DEFAULT_PILOT,
+        min_round=max(DEFAULT_PILOT, config.profile.generation_concurrency),
+    )
+    return result, report.to_dict()
 
 
 def _intrinsic(
@@ -188,7 +279,8 @@ def _intrinsic(
     from pytest_agorabench.intrinsic.stage import cache_inputs, intrinsic_config
 
     log_dir = store.root / "logs" / "intrinsic"
-    settings = intrinsic_config(config, base, str(log_dir))
+    reward = smoke_reward_model(store, base, clock) if config.profile.is_smoke else None
+    settings = intrinsic_config(config, base, str(log_dir), reward_model=reward)
     inputs = {
         "version": STAGE_VERSIONS["intrinsic"],
         "domain": setting.domain.value,
@@ -308,7 +400,7 @@ def run_case(setting: Setting, config: RunConfig, store: Store | None = None) ->
     else:
         domain_estimate = domain_pgr(per_benchmark, resamples=resamples, seed=config.seed, aggregates=aggregates)
     judged_outcomes = [o for o in outcomes if o.judging]
-    generator = resolve_model(config.generator)
+    generator = priced_model(config.generator, config.prices)
     return CaseResult(
         setting=setting.key,
         generator=config.generator,
@@ -336,6 +428,9 @@ def run_case(setting: Setting, config: RunConfig, store: Store | None = None) ->
         intrinsic=intrinsic,
         judge=config.judge if judged_outcomes else None,
         judgments=_merge_judgments(judged_outcomes),
+        prompts=summary.get("prompts", "agorabench"),
+        fence_stripped=summary.get("fence_stripped"),
+        budget=summary.get("budget"),
     )
 
 

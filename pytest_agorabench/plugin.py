@@ -28,6 +28,9 @@ _OPTIONS: tuple[tuple[str, str, dict[str, Any]], ...] = (
     ("--agora-seed-file", "seed_file", {"help": "a local seed file or folder (JSON/JSONL/Parquet with instruction, response)"}),
     ("--agora-benchmark-dir", "benchmark_dir", {"help": "a folder of <benchmark>.jsonl/.parquet files in the hub format"}),
     ("--agora-intrinsic", "intrinsic", {"choices": ["on", "off"], "help": "intrinsic metrics of the generated data (default: on)"}),
+    ("--agora-prices", "prices_file", {"help": "a JSON/TOML price table: model = {input, output} USD per million tokens (over the aliases' prices)"}),
+    ("--agora-budget", "budget_usd", {"type": float, "help": "generation budget in USD per case: sizes the instances from a measured pilot (--instances then caps it)"}),
+    ("--agora-prompts", "prompts", {"help": "meta-prompts: agorabench (default), unoptimized, json, or a folder of <domain>_<method>.txt prompt files"}),
 )
 
 

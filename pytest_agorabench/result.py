@@ -51,6 +51,9 @@ class CaseResult:
     judge: str | None = None  # the judge model, when a benchmark was judged
     judgments: dict[str, Any] = field(default_factory=dict)  # totals over the judged benchmarks
     intrinsic: dict[str, Any] = field(default_factory=dict)  # intrinsic.measure() output, or {"skipped": why}
+    prompts: str = "agorabench"  # meta-prompt variant, or "folder:<path>"
+    fence_stripped: int | None = None  # json variant: accepted outputs that came inside a code fence
+    budget: dict[str, Any] | None = None  # budget mode: how the instances were sized (generation/budget.py)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -92,7 +95,16 @@ class CaseResult:
             ("cost_usd", "unpriced" if self.cost_usd is None else f"{self.cost_usd:.6f}"),
             ("input_tokens", self.input_tokens),
             ("output_tokens", self.output_tokens),
+            ("prompts", self.prompts),
         ]
+        if self.fence_stripped is not None:
+            props.append(("json_fence_stripped", self.fence_stripped))
+        if self.budget:
+            props += [
+                ("budget_usd", f"{self.budget['budget_usd']:g}"),
+                ("budget_spent_usd", f"{self.budget['spent_usd']:.6f}"),
+                ("budget_sized_instances", self.budget["sized_instances"]),
+            ]
         props += [(f"drops_{reason}", n) for reason, n in sorted(self.drops_by_reason.items())]
         if self.judgments:
             props += [

@@ -178,6 +178,10 @@ class Store:
         lock_dir.mkdir(parents=True, exist_ok=True)
         return FileLock(str(lock_dir / f"{stage}-{key}.lock"))
 
+    def lock(self, name: str, key: str) -> FileLock:
+        """A cross-process lock, e.g. for a journal that several artifacts continue."""
+        return self._lock(name, key)
+
     def journal(self, stage: str, key: str) -> Journal:
         return Journal(self.root / "journals" / stage / f"{key}.jsonl")
 

@@ -132,6 +132,18 @@ def load_paper(directory: str | Path | None = None) -> AnalysisData:
     )
 
 
+def generator_label(case: dict[str, Any]) -> str:
+    """The generator's name, plus the meta-prompts when not the default: runs of one generator with
+    different prompt variants (paper Table 5) stay apart instead of overwriting each other."""
+    prompts = case.get("prompts") or "agorabench"
+    name = str(case["generator"])
+    return name if prompts == "agorabench" else f"{name} [{prompts}]"
+
+
+def _generator_name(label: str) -> str:
+    return label.split(" [", 1)[0]
+
+
 def cells_from_report(report: dict[str, Any], where: str) -> list[Cell]:
     """Cells of one pytest-agorabench JSON report (intrinsic metrics under case["intrinsic"]["metrics"])."""
     cells = []
@@ -142,7 +154,7 @@ def cells_from_report(report: dict[str, Any], where: str) -> list[Cell]:
             metrics = ((case.get("intrinsic") or {}).get("metrics")) or {}
             cells.append(
                 Cell(
-                    generator=str(case["generator"]),
+                    generator=generator_label(case),
                     domain=domain,
                     method=method,
                     pgr=None if point is None else _number(point, f"{where} case {i} pgr"),
@@ -207,6 +219,7 @@ def _report_prices(cells: list[Cell]) -> dict[str, tuple[float, float]]:
 def problem_solving_of(data: AnalysisData, generator: str) -> dict[str, float] | None:
     """The generator's scores, matched by name, or through its alias's paper name (gpt-4o -> GPT-4o)."""
     table = data.problem_solving or {}
+    generator = _generator_name(generator)  # a prompt variant does not change the model's own scores
     if generator in table:
         return table[generator]
     from pytest_agorabench.models import UnknownModelError, resolve_model

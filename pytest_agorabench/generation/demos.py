@@ -22,10 +22,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from pytest_agorabench.generation.prompts.base import DomainRules
+from pytest_agorabench.generation.prompts.base import NUM_DEMOS, DomainRules
 
 MIXES = ("intended", "official")
-NUM_DEMOS = 3
 SEED_ORIGIN = "seed"
 GENERATED_ORIGIN = "generated"
 

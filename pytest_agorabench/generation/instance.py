@@ -12,8 +12,9 @@ from typing import Any
 
 from pytest_agorabench.generation.cleanup import clean
 from pytest_agorabench.generation.demos import sample_for_instance
-from pytest_agorabench.generation.parse import Parsed, parse_output
-from pytest_agorabench.generation.prompts import SYSTEM_MESSAGE, build_prompt, domain_rules
+from pytest_agorabench.generation.meta_prompts import MetaPrompts
+from pytest_agorabench.generation.parse import Parsed
+from pytest_agorabench.generation.prompts import domain_rules
 from pytest_agorabench.generation.prompts.base import END_MARKER
 from pytest_agorabench.generation.validators import CountTokens, validate
 from pytest_agorabench.settings import Method, Setting
@@ -67,6 +68,7 @@ class GenerationContext:
     count_tokens: CountTokens | None = None
     max_seq_len: int = 4096
     leak_case_sensitive: bool = True
+    prompts: MetaPrompts = field(default_factory=MetaPrompts)
     pool: list[Mapping[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -80,11 +82,11 @@ class GenerationContext:
             draw = sample_for_instance(
                 self.rules, self.seeds, self.pool, seed=self.seed, index=index, mix=self.demo_mix
             )
-            prompt = build_prompt(self.setting, demos=draw.demos, theme=draw.theme, opening=draw.opening)
+            prompt = self.prompts.build(self.setting, demos=draw.demos, theme=draw.theme, opening=draw.opening)
             meta = {"theme": draw.theme, "opening": draw.opening, "demo_origins": draw.origins, "demo_ids": draw.ids}
             return prompt, meta
         seed_row = self.seeds[index]
-        return build_prompt(self.setting, seed_row=seed_row), {"seed_id": seed_row.get("id")}
+        return self.prompts.build(self.setting, seed_row=seed_row), {"seed_id": seed_row.get("id")}
 
     def judge(self, index: int, attempt: Attempt) -> tuple[dict[str, Any] | None, str]:
         """(accepted fields, "") or (None, reason) for one attempt."""
@@ -96,7 +98,7 @@ class GenerationContext:
                 return None, f"truncated: stop reason {attempt.stop_reason}"
             return None, f"stopped_{attempt.stop_reason}: the model stopped without finishing"
         seed_row = None if self.setting.method is Method.INSTANCE_GENERATION else self.seeds[index]
-        parsed = parse_output(self.setting.method, attempt.text, seed_row)
+        parsed = self.prompts.parse(self.setting, attempt.text, seed_row)
         if not isinstance(parsed, Parsed):
             return None, parsed
         response, cleaned = clean(self.setting.domain.value, parsed.response)
@@ -110,7 +112,10 @@ class GenerationContext:
         )
         if reason:
             return None, reason
-        return {"instruction": parsed.instruction, "response": response, "cleaned": cleaned}, ""
+        accepted = {"instruction": parsed.instruction, "response": response, "cleaned": cleaned}
+        if parsed.fence_stripped:
+            accepted["fence_stripped"] = True
+        return accepted, ""
 
     async def produce(self, index: int, call: Call) -> tuple[dict[str, Any], dict[str, Any]]:
         """Run instance ``index`` to the end, journal its row and return (row, metadata for the log)."""
@@ -121,7 +126,7 @@ class GenerationContext:
         last = Attempt()
         estimated = False
         for _ in range(self.max_attempts):
-            last = await call(SYSTEM_MESSAGE, prompt)
+            last = await call(self.prompts.system, prompt)
             totals["attempts"] += 1
             totals["input_tokens"] += last.input_tokens
             totals["output_tokens"] += last.output_tokens
@@ -134,6 +139,8 @@ class GenerationContext:
         if accepted is not None:
             row.update(instruction=accepted["instruction"], response=accepted["response"], **totals)
             row["cleaned"] = accepted["cleaned"]
+            if accepted.get("fence_stripped"):
+                row["fence_stripped"] = True  # json variant: counted in the run's summary
         else:
             row.update(dropped=reasons[-1], **totals, last_output=last.text[:LAST_OUTPUT_CHARS])
             row["attempt_reasons"] = reasons

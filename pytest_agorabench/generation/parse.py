@@ -25,6 +25,7 @@ from pytest_agorabench.settings import Method
 class Parsed:
     instruction: str
     response: str
+    fence_stripped: bool = False  # json variant: the object came wrapped in a code fence
 
 
 ParseResult = Parsed | str  # a str is the failure reason
@@ -90,3 +91,20 @@ def parse_output(method: Method, text: str, seed_row: Mapping[str, Any] | None =
             raise ValueError("response generation needs the seed row for its instruction")
         return parse_response(text, str(seed_row["instruction"]))
     return parse_enhancement(text)
+
+
+def parse_json_output(method: Method, text: str, seed_row: Mapping[str, Any] | None = None) -> ParseResult:
+    """The ``json`` variant: one JSON object (a surrounding code fence is stripped and noted)."""
+    from pytest_agorabench.generation.prompts.json_format import KEYS_BOTH, KEYS_RESPONSE, parse_json_object
+
+    if method is Method.RESPONSE_GENERATION:
+        if seed_row is None:
+            raise ValueError("response generation needs the seed row for its instruction")
+        got = parse_json_object(text, KEYS_RESPONSE)
+        if isinstance(got, str):
+            return got
+        return Parsed(str(seed_row["instruction"]).strip(), got[0]["response"], fence_stripped=got[1])
+    got = parse_json_object(text, KEYS_BOTH)
+    if isinstance(got, str):
+        return got
+    return Parsed(got[0]["instruction"], got[0]["response"], fence_stripped=got[1])

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from pytest_agorabench.generation.demos import MIXES, NUM_DEMOS
 from pytest_agorabench.generation.instance import GenerationContext, instance_id, is_dropped, reason_key
-from pytest_agorabench.generation.prompts import prompt_fingerprint
+from pytest_agorabench.generation.meta_prompts import MetaPrompts
 from pytest_agorabench.generation.validators import DEFAULT_MAX_SEQ_LEN, CountTokens
 from pytest_agorabench.models import resolve_model
 from pytest_agorabench.settings import Method, Setting
@@ -34,6 +34,7 @@ class GenerationResult:
     attempts: int  # over every instance and attempt, this run and earlier (resumed) ones
     input_tokens: int
     output_tokens: int
+    fence_stripped: int = 0  # json variant: accepted outputs whose JSON came inside a code fence
     log_file: str | None = None  # this call's inspect eval log; None when the journal had everything
 
 
@@ -65,13 +66,17 @@ def run_generation(
     max_seq_len: int = DEFAULT_MAX_SEQ_LEN,
     leak_case_sensitive: bool = True,
     model_args: dict[str, Any] | None = None,
+    prompts: MetaPrompts | None = None,
 ) -> GenerationResult:
     """Generate ``instances`` rows for ``setting`` with ``model`` (alias, inspect model string or Model).
 
     ``count_tokens`` / ``max_seq_len``: the student's token counter and sequence length for the length
     validator (default: a character-based estimate and 4,096). ``leak_case_sensitive=False`` gives the
     official case-insensitive leak check. ``model_args`` go to inspect's ``eval`` (provider options).
+    ``prompts``: the meta-prompt variant or prompt folder (default: the agorabench prompts).
     """
+    prompts = prompts or MetaPrompts()
+    prompts.check(setting)
     if demo_mix not in MIXES:
         raise ValueError(f"unknown demo_mix {demo_mix!r}; choose from {', '.join(MIXES)}")
     if max_attempts < 1 or concurrency < 1 or instances < 0:
@@ -95,6 +100,7 @@ def run_generation(
             count_tokens=count_tokens,
             max_seq_len=max_seq_len,
             leak_case_sensitive=leak_case_sensitive,
+            prompts=prompts,
         )
         from pytest_agorabench.generation._inspect_task import run_eval  # lazy: inspect is slow to import
 
@@ -113,7 +119,8 @@ def run_generation(
                 "max_attempts": max_attempts,
                 "requested": n,
                 "resumed_with": n - len(todo),
-                "prompt_fingerprint": prompt_fingerprint(setting),
+                "prompts": prompts.name,
+                "prompt_fingerprint": prompts.fingerprint(setting),
             },
         )
         log_file = log.location
@@ -145,4 +152,5 @@ def collect(journal: Journal, n: int) -> GenerationResult:
         attempts=sum(int(r.get("attempts", 0)) for r in rows),
         input_tokens=sum(int(r.get("input_tokens", 0)) for r in rows),
         output_tokens=sum(int(r.get("output_tokens", 0)) for r in rows),
+        fence_stripped=sum(1 for r in accepted if r.get("fence_stripped")),
     )

@@ -18,9 +18,12 @@ if TYPE_CHECKING:
 SMOKE_JUDGE_TOKENS = 16  # a 1-5 grade is a few tokens; SmolLM2 on CPU pays per token
 
 
-def intrinsic_config(config: RunConfig, student_base: str, log_dir: str) -> IntrinsicConfig:
+def intrinsic_config(
+    config: RunConfig, student_base: str, log_dir: str, reward_model: str | None = None
+) -> IntrinsicConfig:
     """Paper profile: the paper's judges, reward model and bf16 on GPU. Others: the run's judge (if any),
-    no reward model unless the profile is paper, perplexity under the student base, MiniLM embeddings."""
+    ``reward_model`` (smoke: our tiny one, intrinsic/smoke_reward.py; none otherwise), perplexity under
+    the student base, MiniLM embeddings."""
     from pytest_agorabench.models import resolve_model
 
     profile = config.profile
@@ -42,6 +45,7 @@ def intrinsic_config(config: RunConfig, student_base: str, log_dir: str) -> Intr
         judges[label] = resolve_model(config.judge).inspect_model
     return IntrinsicConfig(
         perplexity_model=student_base,
+        reward_model=reward_model,
         embedder=os.environ.get("AGORABENCH_EMBEDDER", DEFAULT_EMBEDDER),
         judges=judges,
         judge_max_tokens=SMOKE_JUDGE_TOKENS if profile.is_smoke else 512,

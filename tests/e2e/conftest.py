@@ -15,6 +15,7 @@ from .runs import SCRIPT, SUITE
 # The intrinsic stage's diversity metric embeds with a deterministic hashed embedder in these runs, so the
 # tests do not fetch MiniLM (83 MB) from the package registry; tests/unit/intrinsic covers MiniLM (opt-in).
 os.environ.setdefault("AGORABENCH_EMBEDDER", "hashed")
+os.environ.setdefault("AGORABENCH_SMOKE_REWARD_STEPS", "4")  # the reward stage runs; its quality is tested in unit
 
 
 @pytest.fixture(scope="session")

@@ -35,7 +35,8 @@ def test_three_math_cases_run_end_to_end(math_run):
         assert case["training"]["rows"] == case["train_rows"]
         metrics = case["intrinsic"]["metrics"]
         for name in ("instruction_diversity_cdist", "response_diversity_cdist", "response_perplexity",
-                     "instruction_difficulty_scriptedpygrader_judge", "response_quality_scriptedpygrader_judge"):
+                     "instruction_difficulty_scriptedpygrader_judge", "response_quality_scriptedpygrader_judge",
+                     "response_quality_rm"):
             assert isinstance(metrics[name], float), (case["setting"], name, case["intrinsic"])
     # instance generation trains on seed + generated, the other methods on generated only
     assert cases["math/instance_generation"]["train_rows"] == cases["math/instance_generation"]["seed_rows"] + 4

@@ -71,6 +71,9 @@ def test_collects_the_three_math_cases_with_readable_ids(inner):
         (["--generator=gpt4o"], "*Did you mean 'gpt-4o'*"),
         (["--agora-profile=fast"], "*invalid choice*"),
         (["--agora-gate=mean"], "*invalid choice*"),
+        (["--agora-prompts=jsn"], "*neither a prompt variant (agorabench, unoptimized, json) nor an existing folder*"),
+        (["--agora-budget=5"], "*the generator 'smollm2-135m' is free (price 0)*"),
+        (["--generator=gpt-4o", "--agora-prices=nope.toml"], "*--agora-prices: cannot read*"),
     ],
 )
 def test_bad_option_is_a_usage_error(inner, args, message):

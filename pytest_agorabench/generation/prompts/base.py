@@ -19,6 +19,8 @@ NEW_INSTANCE_HEADER = "[YOUR NEW EXAMPLE]"
 REVISED_QUESTION = "Revised Question:"
 REVISED_ANSWER = "Revised Answer:"
 
+NUM_DEMOS = 3  # demonstrations per instance-generation call (AGORABENCH.md 2.2)
+
 SYSTEM_MESSAGE = (
     "You are a training-data generator: following the guidelines and examples you are given, "
     "you write one new instance that meets every requirement."
@@ -42,6 +44,8 @@ class DomainRules:
     rg_rules: tuple[str, ...]
     qe_answer_rules: tuple[str, ...]  # domain rules for the revised answer
     openings: tuple[str, ...] = ()  # sampled first word of a new instruction (instruction following)
+    # The one format line the validators need, for the variants without detailed rules (unoptimized).
+    answer_format: str = ""
 
 
 def _bullets(lines: Sequence[str], **fill: str) -> str:

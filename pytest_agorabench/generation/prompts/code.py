@@ -51,4 +51,5 @@ RULES = DomainRules(
         "The block may end with a few assert statements that check the code; write no other tests, "
         "example calls, comments or explanations.",
     ),
+    answer_format="Give the code as one fenced code block tagged with its language.",
 )

@@ -73,4 +73,5 @@ RULES = DomainRules(
     rg_task="Solve the math problem given as INPUT.",
     rg_rules=_ANSWER_RULES,
     qe_answer_rules=_ANSWER_RULES,
+    answer_format="End the solution with the final answer alone on its last line as [RESULT] answer [/RESULT].",
 )

@@ -77,3 +77,15 @@ def test_missing_files_and_bad_tables(tmp_path):
     bad.write_text("model,score\nG,1\n")
     with pytest.raises(AnalysisInputError, match="lacks column"):
         load_problem_solving(bad)
+
+
+def test_prompt_variants_of_one_generator_stay_apart_and_share_its_scores(write_report, case, tmp_path):
+    table = tmp_path / "ps.csv"
+    table.write_text("generator,benchmark,score\nGPT-4o,gsm8k,90\n")
+    json_case = {**case("gpt-4o", "math/instance_generation", 5.0), "prompts": "json"}
+    default = case("gpt-4o", "math/instance_generation", 9.0)
+    data = load_reports([write_report([default]), write_report([json_case], "json.json")], table)
+    assert sorted((c.generator, c.pgr) for c in data.cells) == [("gpt-4o", 9.0), ("gpt-4o [json]", 5.0)]
+    from pytest_agorabench.analysis.tables import problem_solving_of
+
+    assert problem_solving_of(data, "gpt-4o [json]") == problem_solving_of(data, "gpt-4o") == {"gsm8k": 90.0}

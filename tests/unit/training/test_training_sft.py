@@ -39,6 +39,7 @@ def test_sft_runs_and_writes_a_loadable_model(trained):
     assert stats["rows"] == 8 and stats["rows_trained"] == 6
     assert stats["train_tokens"] == 2 * stats["tokens_per_epoch"] > 0
     assert stats["seconds"] > 0 and stats["tokens_per_second"] > 0
+    assert stats["master_dtype"] == "float32" and stats["bf16"] is False  # CPU
     assert len(stats["loss_history"]) == 6 and stats["final_loss"] == stats["loss_history"][-1]["loss"]
     assert json.loads(json.dumps(stats)) == stats
     model = AutoModelForCausalLM.from_pretrained(out)
@@ -91,7 +92,9 @@ def _prepared_batch(tiny_student, recipe, rows):
 
 
 @pytest.mark.parametrize("packing", [False, True], ids=["unpacked", "packed-bfd"])
-def test_loss_only_on_responses(tiny_student, packing, rows):
+def test_loss_only_on_responses(tiny_student, packing, rows, monkeypatch):
+    # Keep the recipe's micro-batch of 6 (as with flash attention) so all documents land in one batch.
+    monkeypatch.setattr("pytest_agorabench.training.sft._flash_attention_available", lambda: True)
     recipe = get_recipe("smoke").with_overrides(packing=packing, max_length=256, per_device_batch=6)
     tokenizer, trainer, batch = _prepared_batch(tiny_student, recipe, rows)
     ids, labels = batch["input_ids"].flatten().tolist(), batch["labels"].flatten().tolist()
@@ -138,7 +141,32 @@ def test_fsdp_settings_live_in_the_trainer_arguments(tmp_path):
     args = sft_config(get_recipe("paper"), tmp_path, bf16=False, world_size=4, fsdp=True)
     assert args.fsdp and args.fsdp_config["auto_wrap_policy"] == "TRANSFORMER_BASED_WRAP"
     assert args.fsdp_config["state_dict_type"] == "FULL_STATE_DICT" and not args.gradient_checkpointing
-    assert args.gradient_accumulation_steps == 8 and args.save_strategy == "no" and args.report_to == []
+    assert args.per_device_train_batch_size * args.gradient_accumulation_steps * 4 == 128  # the paper's batch
+    assert args.save_strategy == "no" and args.report_to == []
+
+
+@pytest.mark.parametrize("world_size", [1, 2, 4])
+def test_packed_padding_free_batches_are_split_without_flash_attention(world_size):
+    from pytest_agorabench.training.sft import micro_batching
+
+    paper = get_recipe("paper")  # 4 per device x 8 accumulation x 4 GPUs
+    assert micro_batching(paper, 4, flash_attention=True) == (4, 8)
+    batch, accumulation = micro_batching(paper, world_size, flash_attention=False)
+    assert batch == 1 and batch * accumulation * world_size == paper.effective_batch == 128
+    # Unpacked or "wrapped" packing is not padding-free: the recipe's micro-batch stays.
+    smoke = get_recipe("smoke")
+    assert micro_batching(smoke, 1, flash_attention=False) == (smoke.per_device_batch, smoke.grad_accum)
+    wrapped = paper.with_overrides(packing_strategy="wrapped")
+    assert micro_batching(wrapped, 4, flash_attention=False) == (4, 8)
+
+
+def test_full_parameter_training_keeps_fp32_master_weights():
+    from pytest_agorabench.training.sft import master_dtype
+
+    assert master_dtype(True, lora=False, fsdp=False) == "float32"  # bf16 runs inside autocast
+    assert master_dtype(True, lora=True, fsdp=False) == "bfloat16"
+    assert master_dtype(True, lora=False, fsdp=True) == "bfloat16"
+    assert master_dtype(False, lora=True, fsdp=True) == "float32"
 
 
 def test_launch_entry_runs_a_job_file(tiny_student, tmp_path, monkeypatch, rows):

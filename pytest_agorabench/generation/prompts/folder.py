@@ -1,0 +1,130 @@
+"""A user's folder of meta-prompt files in the official placeholder format (AGORABENCH.md 2.6).
+
+One file per setting, named ``<domain>_<method>.txt`` (``math_instance_generation.txt``, ...), plus an
+optional ``system.txt`` replacing the system message. Placeholders: instance generation
+``<input1>``..``<input3>``, ``<output1>``..``<output3>``, ``<input_theme>``, ``<first_word>``
+(instruction following); response generation ``<input>``; quality enhancement ``<input>`` and
+``<output>``. The model's output is parsed like the default prompts' (INPUT:/OUTPUT:/[END], or
+Revised Question:/Revised Answer:), which is the layout the official prompts ask for.
+
+Every file is checked when the folder is loaded, so a typo fails the run before any model is called.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from pytest_agorabench.generation.prompts.base import NUM_DEMOS
+from pytest_agorabench.settings import SETTINGS, Method, Setting
+
+SYSTEM_FILE = "system.txt"
+# The official placeholder family; a bare <input>/<output> belongs to it only in RG/QE files.
+PLACEHOLDER = re.compile(r"<(input\d+|output\d+|input_theme|first_word|input|output)>")
+
+_DEMO_SLOTS = tuple(f"{side}{k}" for k in range(1, NUM_DEMOS + 1) for side in ("input", "output"))
+REQUIRED: dict[Method, frozenset[str]] = {
+    Method.INSTANCE_GENERATION: frozenset(_DEMO_SLOTS),
+    Method.RESPONSE_GENERATION: frozenset({"input"}),
+    Method.QUALITY_ENHANCEMENT: frozenset({"input", "output"}),
+}
+ALLOWED: dict[Method, frozenset[str]] = {
+    Method.INSTANCE_GENERATION: frozenset({*_DEMO_SLOTS, "input_theme", "first_word"}),
+    Method.RESPONSE_GENERATION: frozenset({"input"}),
+    Method.QUALITY_ENHANCEMENT: frozenset({"input", "output"}),
+}
+
+
+class PromptFolderError(ValueError):
+    """A prompt folder or file that cannot be used; the message names the file and the fix."""
+
+
+def file_name(setting: Setting) -> str:
+    return f"{setting.domain.value}_{setting.method.value}.txt"
+
+
+@dataclass(frozen=True)
+class PromptFolder:
+    path: Path
+    templates: Mapping[str, str]  # setting key -> template text
+    system: str | None
+
+    def template(self, setting: Setting) -> str:
+        try:
+            return self.templates[setting.key]
+        except KeyError:
+            raise PromptFolderError(
+                f"prompt folder {self.path} has no {file_name(setting)} for {setting.key}; add it, or run "
+                f"only the settings it covers ({', '.join(sorted(self.templates)) or 'none'})"
+            ) from None
+
+
+def check_template(text: str, setting: Setting, where: str) -> None:
+    used = {m.group(1) for m in PLACEHOLDER.finditer(text)}
+    method = setting.method
+    if method is Method.INSTANCE_GENERATION:
+        # <input>/<output> alone may be literal HTML in an instruction-generation prompt; not ours to judge.
+        used -= {"input", "output"}
+    unknown = sorted(used - ALLOWED[method])
+    missing = sorted(REQUIRED[method] - used)
+    if unknown:
+        raise PromptFolderError(
+            f"{where}: placeholder(s) {', '.join(f'<{u}>' for u in unknown)} are not used by "
+            f"{method.value}; allowed: {', '.join(f'<{a}>' for a in sorted(ALLOWED[method]))}"
+        )
+    if missing:
+        raise PromptFolderError(f"{where}: missing placeholder(s) {', '.join(f'<{m}>' for m in missing)}")
+    if "first_word" in used and setting.domain.value != "instruction_following":
+        raise PromptFolderError(f"{where}: <first_word> is only drawn for instruction following")
+
+
+def load_folder(path: Path) -> PromptFolder:
+    path = Path(path)
+    if not path.is_dir():
+        raise PromptFolderError(f"--agora-prompts: {path} is neither a prompt variant name nor a folder")
+    by_name = {file_name(s): s for s in SETTINGS}
+    templates: dict[str, str] = {}
+    for file in sorted(path.glob("*.txt")):
+        if file.name == SYSTEM_FILE:
+            continue
+        setting = by_name.get(file.name)
+        if setting is None:
+            raise PromptFolderError(
+                f"{file}: unknown prompt file name; expected {SYSTEM_FILE} or one of {', '.join(sorted(by_name))}"
+            )
+        try:
+            text = file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise PromptFolderError(f"{file}: cannot read it as UTF-8 text ({exc})") from None
+        check_template(text, setting, str(file))
+        templates[setting.key] = text
+    if not templates:
+        raise PromptFolderError(f"prompt folder {path} holds no <domain>_<method>.txt file")
+    system_path = path / SYSTEM_FILE
+    system = system_path.read_text(encoding="utf-8").strip() if system_path.exists() else None
+    return PromptFolder(path, templates, system or None)
+
+
+def fill(template: str, values: Mapping[str, str]) -> str:
+    """One pass over the template, so a demonstration that contains ``<input2>`` is not filled again."""
+    return PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), template)
+
+
+def placeholder_values(
+    demos: Sequence[Mapping[str, str]], theme: str | None, opening: str | None, seed_row: Mapping | None
+) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for k, demo in enumerate(demos, start=1):
+        values[f"input{k}"] = str(demo["instruction"]).strip()
+        values[f"output{k}"] = str(demo["response"]).strip()
+    if theme is not None:
+        values["input_theme"] = theme
+    if opening is not None:
+        values["first_word"] = opening
+    if seed_row is not None:
+        values["input"] = str(seed_row["instruction"]).strip()
+        if "response" in seed_row:
+            values["output"] = str(seed_row["response"]).strip()
+    return values
