@@ -250,7 +250,7 @@ def _generate_for_budget(generate: Callable, generator: Any, setting: Setting, s
     from pytest_agorabench.generation import planned_count
     from pytest_agorabench.generation.budget import DEFAULT_PILOT, run_with_budget
 
-    cap = None if config.budget_cap is None else config.budget_cap
+    cap = config.budget_cap
     if setting.method is not Method.INSTANCE_GENERATION:  # seed i gives instance i: seeds cap the count
         cap = planned_count(setting, seed_rows, cap if cap is not None else len(seed_rows))
 

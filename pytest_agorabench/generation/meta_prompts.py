@@ -58,11 +58,11 @@ class MetaPrompts:
     ) -> str:
         if self.folder is None:
             return build_prompt(setting, demos=demos, theme=theme, opening=opening, seed_row=seed_row, variant=self.variant)
-        if setting.method is not Method.INSTANCE_GENERATION:
-            demos, theme, opening = (), None, None
-        elif seed_row is not None:
-            seed_row = None
-        return fill(self.folder.template(setting), placeholder_values(demos, theme, opening, seed_row))
+        if setting.method is Method.INSTANCE_GENERATION:
+            values = placeholder_values(demos, theme, opening, None)
+        else:
+            values = placeholder_values((), None, None, seed_row)
+        return fill(self.folder.template(setting), values)
 
     def parse(self, setting: Setting, text: str, seed_row: Mapping[str, Any] | None = None) -> ParseResult:
         if self.variant == "json":
