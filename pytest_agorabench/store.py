@@ -173,14 +173,11 @@ class Store:
     def path(self, stage: str, key: str) -> Path:
         return self.root / "artifacts" / stage / key[:2] / key
 
-    def _lock(self, stage: str, key: str) -> FileLock:
+    def lock(self, stage: str, key: str) -> FileLock:
+        """A cross-process lock per (stage or name, key): artifacts, and journals several artifacts continue."""
         lock_dir = self.root / "locks"
         lock_dir.mkdir(parents=True, exist_ok=True)
         return FileLock(str(lock_dir / f"{stage}-{key}.lock"))
-
-    def lock(self, name: str, key: str) -> FileLock:
-        """A cross-process lock, e.g. for a journal that several artifacts continue."""
-        return self._lock(name, key)
 
     def journal(self, stage: str, key: str) -> Journal:
         return Journal(self.root / "journals" / stage / f"{key}.jsonl")
@@ -208,7 +205,7 @@ class Store:
         existing = self.get(stage, key)
         if existing is not None:
             return existing
-        with self._lock(stage, key):
+        with self.lock(stage, key):
             existing = self.get(stage, key)  # another worker may have finished while we waited
             if existing is not None:
                 return existing

@@ -48,7 +48,7 @@ class DomainRules:
     answer_format: str = ""
 
 
-def _bullets(lines: Sequence[str], **fill: str) -> str:
+def bullets(lines: Sequence[str], **fill: str) -> str:
     # Plain replacement, not str.format: rule texts may contain literal braces (\\boxed{}, code).
     out = []
     for line in lines:
@@ -66,6 +66,17 @@ _IG_FORMAT_RULES = (
 )
 
 
+def requirement_sections(
+    rules: DomainRules, theme: str, opening: str | None, input_name: str, output_name: str
+) -> tuple[str, str]:
+    """The instance-generation rule sections, shared by the variants that keep the rules."""
+    fill = {"theme": theme, "opening": opening or ""}
+    return (
+        f"## Requirements for the {input_name}\n" + bullets(rules.ig_input_rules, **fill),
+        f"## Requirements for the {output_name}\n" + bullets(rules.ig_output_rules, **fill),
+    )
+
+
 def instance_generation_prompt(
     rules: DomainRules,
     demos: Sequence[Mapping[str, str]],
@@ -73,7 +84,6 @@ def instance_generation_prompt(
     opening: str | None = None,
 ) -> str:
     """Guideline + requirement sections, the demonstrations, then a dangling ``INPUT: `` to continue."""
-    fill = {"theme": theme, "opening": opening or ""}
     n = len(demos)
     sections = [
         "## General guideline\n"
@@ -81,9 +91,8 @@ def instance_generation_prompt(
         f"its {OUTPUT_MARKER.rstrip(':')} ({rules.output_noun}). Write one new example of the same kind. "
         "Build it from fresh ideas: it must not be a reworded or lightly altered copy of any example.\n"
         f"Theme of the new example: {theme}",
-        "## Requirements for the input\n" + _bullets(rules.ig_input_rules, **fill),
-        "## Requirements for the output\n" + _bullets(rules.ig_output_rules, **fill),
-        "## Format\n" + _bullets(_IG_FORMAT_RULES),
+        *requirement_sections(rules, theme, opening, "input", "output"),
+        "## Format\n" + bullets(_IG_FORMAT_RULES),
     ]
     for k, demo in enumerate(demos, start=1):
         sections.append(
@@ -99,28 +108,32 @@ def instance_generation_prompt(
 
 def response_generation_prompt(rules: DomainRules, instruction: str) -> str:
     """A short rule block, then the seed instruction and a dangling ``OUTPUT: ``."""
-    rule_block = _bullets((*rules.rg_rules, f'When the output is complete, append " {END_MARKER}" and stop.'))
+    rule_block = bullets((*rules.rg_rules, f'When the output is complete, append " {END_MARKER}" and stop.'))
     return (
         f"{rules.rg_task}\n\n## Requirements\n{rule_block}\n\n{INPUT_MARKER} {instruction.strip()}\n\n{OUTPUT_MARKER} "
     )
 
 
-_QE_GENERAL_RULES = (
+QE_GENERAL_RULES = (
     "Formatting: repair broken layout, markup and leftovers of the web page, so the pair reads cleanly.",
     "Coherence and conciseness: make the question clear and self-contained and the answer direct and "
     "well ordered, without filler or repetition.",
     "Completeness and accuracy: supply steps or facts the answer needs but skips. Change what it claims "
     "only where you are certain it is wrong; otherwise keep its content.",
 )
+# The request and the general improvement rules, shared by the variants that keep the rules.
+QE_INTRO = (
+    "Below is a question and its answer, collected from a web page. Improve them into one clean "
+    "training example.\n\n"
+    "## What to improve\n" + bullets(QE_GENERAL_RULES) + "\n\n"
+)
 
 
 def quality_enhancement_prompt(rules: DomainRules, question: str, answer: str) -> str:
     """Ask for exactly one refined pair in the ``Revised Question:`` / ``Revised Answer:`` / ``[END]`` form."""
     return (
-        "Below is a question and its answer, collected from a web page. Improve them into one clean "
-        "training example.\n\n"
-        "## What to improve\n" + _bullets(_QE_GENERAL_RULES) + "\n\n"
-        "## Requirements for the revised answer\n" + _bullets(rules.qe_answer_rules) + "\n\n"
+        QE_INTRO
+        + "## Requirements for the revised answer\n" + bullets(rules.qe_answer_rules) + "\n\n"
         "## Format\n"
         "Reply with exactly one revised pair and nothing else, laid out as:\n"
         f"{REVISED_QUESTION} <the improved question>\n"

@@ -17,9 +17,10 @@ from pytest_agorabench.generation.prompts.base import (
     EXAMPLE_MARKER,
     INPUT_MARKER,
     NEW_INSTANCE_HEADER,
+    QE_INTRO,
     DomainRules,
-    _bullets,
-    _QE_GENERAL_RULES,
+    bullets,
+    requirement_sections,
 )
 
 KEYS_BOTH = ("instruction", "response")
@@ -29,7 +30,7 @@ KEYS_RESPONSE = ("response",)
 def _format_rules(keys: Sequence[str]) -> str:
     names = " and ".join(f'"{k}"' for k in keys)
     shape = f"whose keys are {names}, each a string" if len(keys) > 1 else f"whose only key is {names}, a string"
-    return "## Format\n" + _bullets(
+    return "## Format\n" + bullets(
         (
             f"Reply with exactly one JSON object {shape}.",
             "Write nothing before or after the object: no greeting, remark or code fence.",
@@ -45,15 +46,13 @@ def _as_json(**fields: str) -> str:
 def instance_generation_prompt(
     rules: DomainRules, demos: Sequence[Mapping[str, str]], theme: str, opening: str | None = None
 ) -> str:
-    fill = {"theme": theme, "opening": opening or ""}
     sections = [
         "## General guideline\n"
         f'Below are {len(demos)} examples, each a JSON object whose "instruction" is {rules.input_noun} and '
         f'whose "response" is {rules.output_noun}. Write one new example of the same kind from fresh ideas: '
         "it must not be a reworded or lightly altered copy of any example.\n"
         f"Theme of the new example: {theme}",
-        "## Requirements for the instruction\n" + _bullets(rules.ig_input_rules, **fill),
-        "## Requirements for the response\n" + _bullets(rules.ig_output_rules, **fill),
+        *requirement_sections(rules, theme, opening, "instruction", "response"),
         _format_rules(KEYS_BOTH),
     ]
     for k, demo in enumerate(demos, start=1):
@@ -64,17 +63,15 @@ def instance_generation_prompt(
 
 def response_generation_prompt(rules: DomainRules, instruction: str) -> str:
     return (
-        f"{rules.rg_task}\n\n## Requirements for the response\n{_bullets(rules.rg_rules)}\n\n"
+        f"{rules.rg_task}\n\n## Requirements for the response\n{bullets(rules.rg_rules)}\n\n"
         f"{_format_rules(KEYS_RESPONSE)}\n\n{INPUT_MARKER} {instruction.strip()}\n"
     )
 
 
 def quality_enhancement_prompt(rules: DomainRules, question: str, answer: str) -> str:
     return (
-        "Below is a question and its answer, collected from a web page. Improve them into one clean "
-        "training example.\n\n"
-        "## What to improve\n" + _bullets(_QE_GENERAL_RULES) + "\n\n"
-        '## Requirements for the revised answer (the "response")\n' + _bullets(rules.qe_answer_rules) + "\n\n"
+        QE_INTRO
+        + '## Requirements for the revised answer (the "response")\n' + bullets(rules.qe_answer_rules) + "\n\n"
         + _format_rules(KEYS_BOTH)
         + '\n- The "instruction" is the improved question, the "response" the improved answer.\n\n'
         "## Original pair\n" + _as_json(question=question, answer=answer) + "\n"

@@ -8,16 +8,14 @@ from pytest_agorabench.store import Journal
 
 
 class FakeRun:
-    """generate(n) 'makes' instances 0..n-1 once each; cost(i) is what instance i cost."""
+    """generate(n) 'makes' instances 0..n-1; cost(i) is what instance i cost."""
 
     def __init__(self, cost):
         self.cost = cost
-        self.made = set()
         self.calls = []
 
     def generate(self, n):
         self.calls.append(n)
-        self.made.update(range(n))
         return n
 
     def spend(self, n):
