@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from pytest_agorabench.errors import AgoraBenchError
 from pytest_agorabench.result import CaseResult
 from pytest_agorabench.session import RESULT_KEY, AgoraSession
 from pytest_agorabench.settings import Setting, get_setting
@@ -27,16 +28,15 @@ class AgoraBench:
         instances, profile, min_pgr, ... and are validated the same way.
         """
         from pytest_agorabench.pipeline import run_case
-        from pytest_agorabench.store import StoreError
 
         resolved = setting if isinstance(setting, Setting) else get_setting(setting)
         try:
             run_config = self._session.with_overrides(**overrides) if overrides else self.config
-        except ValueError as exc:  # ConfigError: a bad override reads like a bad option
+        except AgoraBenchError as exc:  # ConfigError: a bad override reads like a bad option
             pytest.fail(f"agorabench: {exc}", pytrace=False)
         try:
             result = run_case(resolved, run_config)
-        except (StoreError, *_user_errors()) as exc:
+        except AgoraBenchError as exc:  # caused by the user's inputs or environment: a sentence, no traceback
             pytest.fail(f"agorabench {resolved.key}: {exc}", pytrace=False)
         self._request.config.hook.pytest_agorabench_case_result(result=result, setting=resolved, config=run_config)
         node = self._request.node
@@ -73,25 +73,3 @@ class AgoraBench:
 def _fmt(value: float | None) -> str:
     return "undefined" if value is None else f"{value:.2f}"
 
-
-def _user_errors() -> tuple[type[BaseException], ...]:
-    """Errors caused by the user's inputs: shown as a clean failure, not a traceback."""
-    errors: list[type[BaseException]] = []
-    for module, name in (
-        ("pytest_agorabench.seeds", "SeedError"),
-        ("pytest_agorabench.evaluation.benchmarks", "BenchmarkError"),
-        ("pytest_agorabench.providers.local_models", "LocalModelError"),
-        ("pytest_agorabench.evaluation", "EvaluationError"),
-        ("pytest_agorabench.generation", "GenerationIncomplete"),
-        ("pytest_agorabench.intrinsic", "IntrinsicError"),
-        ("pytest_agorabench.providers.script_provider", "ScriptModelError"),
-        ("pytest_agorabench.evaluation.judged_stage", "JudgeMissing"),
-        ("pytest_agorabench.generation.prompts.folder", "PromptFolderError"),
-        ("pytest_agorabench.generation.budget", "BudgetError"),
-    ):
-        try:
-            mod = __import__(module, fromlist=[name])
-            errors.append(getattr(mod, name))
-        except (ImportError, AttributeError):
-            continue
-    return tuple(errors)

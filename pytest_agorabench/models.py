@@ -9,6 +9,8 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 
+from pytest_agorabench.errors import AgoraBenchError
+
 # Our in-process inspect provider (pytest_agorabench/providers) serves these names offline.
 LOCAL_API = "agora"
 SCRIPT_API = "agora-script"
@@ -81,7 +83,7 @@ ALIASES: dict[str, ModelSpec] = {
 }
 
 
-class UnknownModelError(ValueError):
+class UnknownModelError(AgoraBenchError, ValueError):
     pass
 
 

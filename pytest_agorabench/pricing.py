@@ -16,17 +16,19 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import tomllib
+
+from pytest_agorabench.errors import AgoraBenchError
 from pytest_agorabench.models import ALIASES, ModelSpec, resolve_model
 
 PriceTable = dict[str, tuple[float, float]]  # model -> (USD per 1M input, USD per 1M output)
 
 
-class PriceError(ValueError):
+class PriceError(AgoraBenchError, ValueError):
     """A price table that cannot be used; the message names the entry."""
 
 

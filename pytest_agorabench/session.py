@@ -41,7 +41,9 @@ class AgoraSession:
             self.cases.append({**case, "nodeid": report.nodeid, "outcome": report.outcome})
 
     def report_target(self) -> Path:
-        return self.config.json_report or (self.config.store_dir / "report.json")
+        from pytest_agorabench.store import Store
+
+        return self.config.json_report or Store(self.config.store_dir).report_path()
 
     @pytest.hookimpl
     def pytest_sessionfinish(self, session: pytest.Session) -> None:

@@ -9,6 +9,8 @@ import difflib
 from dataclasses import dataclass
 from enum import Enum
 
+from pytest_agorabench.errors import AgoraBenchError
+
 
 class Domain(str, Enum):
     MATH = "math"
@@ -130,7 +132,7 @@ SETTINGS: tuple[Setting, ...] = (
 IMPLEMENTED_DOMAINS: frozenset[Domain] = frozenset({Domain.MATH, Domain.CODE, Domain.INSTRUCTION_FOLLOWING})
 
 
-class UnknownSettingError(ValueError):
+class UnknownSettingError(AgoraBenchError, ValueError):
     pass
 
 

@@ -1,22 +1,28 @@
-"""Content-addressed artifact store.
+"""Content-addressed artifact store: the only module that spells paths inside the store.
 
 Every stage writes one artifact: a directory named by the hash of all its inputs. Writes are atomic
 (build in a temp dir, then rename), a per-key file lock makes concurrent xdist workers compute a key
 once, and a journal (append-only JSONL, fsynced per row) lets a killed stage resume with no lost or
-duplicated rows.
+duplicated rows. Layout under the root::
+
+    artifacts/<stage>/<key[:2]>/<key>/   finished artifacts (manifest.json + the stage's files)
+    journals/<stage>/<key>.jsonl         journals of stages still running (or killed): a rerun resumes them
+    continuations/<stage>/<key>.json     which artifact carries a finished journal, so a larger request continues it
+    locks/<name>-<key>.lock              cross-process locks
+    tmp/<stage>-<key>-<pid>/             artifacts being built
+    logs/<stage>/[<key>/]                inspect-ai eval logs
+    judgments/                           the judgment cache of the judged benchmarks
+    report.json                          the JSON report when no --agora-json is given
 """
 
 from __future__ import annotations
 
-import errno
-import hashlib
 import json
 import os
 import platform
 import shutil
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -24,30 +30,26 @@ from typing import Any
 
 from filelock import FileLock
 
+from pytest_agorabench.files import (
+    Journal,
+    StoreError,
+    canonical_json,
+    read_jsonl,
+    text_hash,
+    write_json_atomic,
+)
+
+__all__ = ["Artifact", "Store", "StoreError", "content_key", "package_versions"]
+
 MANIFEST = "manifest.json"
+JOURNAL_FILE = "journal.jsonl"  # a finished stage's journal, kept inside its artifact
+REPORT_FILE = "report.json"
 _VERSIONED_PACKAGES = ("pytest-agorabench", "torch", "transformers", "trl", "inspect-ai", "datasets")
-
-
-class StoreError(RuntimeError):
-    pass
-
-
-def canonical_json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
 def content_key(stage: str, inputs: dict[str, Any]) -> str:
     """sha256 over the stage name and its canonical inputs (which include the stage version)."""
-    return hashlib.sha256(canonical_json({"stage": stage, "inputs": inputs}).encode()).hexdigest()
-
-
-def text_hash(text: str | bytes) -> str:
-    data = text.encode() if isinstance(text, str) else text
-    return hashlib.sha256(data).hexdigest()
-
-
-def rows_hash(rows: list[dict[str, Any]]) -> str:
-    return text_hash(canonical_json(rows))
+    return text_hash(canonical_json({"stage": stage, "inputs": inputs}))
 
 
 def package_versions() -> dict[str, str | None]:
@@ -75,100 +77,19 @@ class Artifact:
         return read_jsonl(self.path / name)
 
 
-def write_json_atomic(path: Path, value: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with _disk_errors(path):
-        with open(tmp, "w") as fh:
-            json.dump(value, fh, indent=2, sort_keys=True, default=str)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-
-
-def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
-    with _disk_errors(path):
-        with open(path, "w") as fh:
-            for row in rows:
-                fh.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
-
-
-def read_jsonl(path: Path) -> list[dict[str, Any]]:
-    """Read JSONL; a torn last line (a write cut by a kill) is ignored, a torn middle line is an error."""
-    rows: list[dict[str, Any]] = []
-    if not path.exists():
-        return rows
-    lines = path.read_text().split("\n")
-    for i, line in enumerate(lines):
-        if not line.strip():
-            continue
-        try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError as exc:
-            if i >= len(lines) - 2:  # the last non-empty line: a write interrupted mid-row
-                break
-            raise StoreError(f"{path}: line {i + 1} is not valid JSON ({exc.msg})") from exc
-    return rows
-
-
-@contextmanager
-def _disk_errors(path: Path) -> Iterator[None]:
-    try:
-        yield
-    except OSError as exc:
-        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-            raise StoreError(f"disk full while writing {path}: free space and rerun; finished work is kept") from exc
-        raise
-
-
-class Journal:
-    """Append-only JSONL of finished units of a stage that is still running (e.g. generated samples).
-
-    Each row carries a unique ``id``. Rows are fsynced one by one, so a kill loses at most the row being
-    written; on reopen, rows already present are reported by ``done_ids`` and a duplicate append is refused.
-    """
-
-    def __init__(self, path: Path):
-        self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._rows = read_jsonl(path)
-        self._ids = {r["id"] for r in self._rows}
-        self._repair_torn_tail()
-
-    def _repair_torn_tail(self) -> None:
-        # Rewrite the file without a torn last line so later appends start on a clean line.
-        if self.path.exists():
-            raw = self.path.read_text()
-            if raw and not raw.endswith("\n"):
-                write_jsonl(self.path, self._rows)
-
-    @property
-    def rows(self) -> list[dict[str, Any]]:
-        return list(self._rows)
-
-    @property
-    def done_ids(self) -> set[str]:
-        return set(self._ids)
-
-    def append(self, row: dict[str, Any]) -> bool:
-        """Append one row; returns False (and writes nothing) if its id is already journaled."""
-        if row["id"] in self._ids:
-            return False
-        line = json.dumps(row, ensure_ascii=False, default=str) + "\n"
-        with _disk_errors(self.path):
-            with open(self.path, "a") as fh:
-                fh.write(line)
-                fh.flush()
-                os.fsync(fh.fileno())
-        self._rows.append(row)
-        self._ids.add(row["id"])
-        return True
+@dataclass(frozen=True)
+class StageUsage:
+    stage: str
+    artifacts: int
+    bytes: int
 
 
 class Store:
     def __init__(self, root: str | os.PathLike[str]):
         self.root = Path(root).expanduser().resolve()
         self.root.mkdir(parents=True, exist_ok=True)
+
+    # ------------------------------------------------------------------ the layout
 
     def path(self, stage: str, key: str) -> Path:
         return self.root / "artifacts" / stage / key[:2] / key
@@ -179,8 +100,53 @@ class Store:
         lock_dir.mkdir(parents=True, exist_ok=True)
         return FileLock(str(lock_dir / f"{stage}-{key}.lock"))
 
+    def journal_lock(self, stage: str, key: str) -> FileLock:
+        """Held while a journal is filled, and while a finished one moves into its artifact."""
+        return self.lock(f"{stage}-journal", key)
+
+    def _journal_path(self, stage: str, key: str) -> Path:
+        return self.root / "journals" / stage / f"{key}.jsonl"
+
+    def _continuation_path(self, stage: str, key: str) -> Path:
+        return self.root / "continuations" / stage / f"{key}.json"
+
+    def log_dir(self, stage: str, key: str | None = None) -> Path:
+        """Where a stage's inspect logs go (``inspect view --log-dir``): per artifact key, or one folder."""
+        base = self.root / "logs" / stage
+        return base / key if key else base
+
+    def judgments_dir(self) -> Path:
+        return self.root / "judgments"
+
+    def report_path(self) -> Path:
+        return self.root / REPORT_FILE
+
+    # ------------------------------------------------------------------ journals
+
     def journal(self, stage: str, key: str) -> Journal:
-        return Journal(self.root / "journals" / stage / f"{key}.jsonl")
+        """The journal ``key`` of ``stage``. A journal whose stage finished lives in that artifact; opening
+        it again (a larger request that continues the same rows) starts from those rows."""
+        path = self._journal_path(stage, key)
+        if not path.exists():
+            carried = self._carried_journal(stage, key)
+            if carried is not None:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(carried, path)
+        return Journal(path)
+
+    def _carried_journal(self, stage: str, key: str) -> Path | None:
+        pointer = self._continuation_path(stage, key)
+        try:
+            artifact_key = json.loads(pointer.read_text())["artifact"]
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        carried = self.path(stage, artifact_key) / JOURNAL_FILE
+        return carried if carried.is_file() else None
+
+    def unfinished_journals(self) -> list[Path]:
+        return sorted((self.root / "journals").rglob("*.jsonl"))
+
+    # ------------------------------------------------------------------ artifacts
 
     def get(self, stage: str, key: str) -> Artifact | None:
         final = self.path(stage, key)
@@ -194,12 +160,14 @@ class Store:
         stage: str,
         inputs: dict[str, Any],
         build: Callable[[Path, str], dict[str, Any] | None],
+        journal: str | None = None,
     ) -> Artifact:
         """Return the artifact for (stage, inputs), building it at most once across processes.
 
         ``build(workdir, key)`` writes its files into ``workdir`` and may return extra manifest fields.
         The finished directory appears atomically; a build that raises leaves nothing behind but its
-        journal (if it used one), so the next call resumes.
+        journal, so the next call resumes. ``journal`` names the journal of ``stage`` the build fills (default:
+        the artifact's own key); on success it moves into the artifact, so no journal is left behind.
         """
         key = content_key(stage, inputs)
         existing = self.get(stage, key)
@@ -215,21 +183,42 @@ class Store:
             started = time.time()
             try:
                 extra = build(tmp, key) or {}
-                manifest = {
-                    "stage": stage,
-                    "key": key,
-                    "inputs": inputs,
-                    "versions": package_versions(),
-                    "started": started,
-                    "seconds": round(time.time() - started, 3),
-                    **extra,
-                }
-                write_json_atomic(tmp / MANIFEST, manifest)
-                final = self.path(stage, key)
-                final.parent.mkdir(parents=True, exist_ok=True)
-                os.replace(tmp, final)
+                with self.journal_lock(stage, journal or key):
+                    final = self._commit(stage, key, inputs, tmp, started, extra, journal or key)
             finally:
                 shutil.rmtree(tmp, ignore_errors=True)
-            journal = self.root / "journals" / stage / f"{key}.jsonl"
-            journal.unlink(missing_ok=True)  # its rows now live in the artifact
-            return Artifact(stage, key, final, manifest, cached=False)
+            return Artifact(stage, key, final, json.loads((final / MANIFEST).read_text()), cached=False)
+
+    def _commit(
+        self, stage: str, key: str, inputs: dict[str, Any], tmp: Path, started: float, extra: dict[str, Any],
+        journal: str,
+    ) -> Path:
+        journal_path = self._journal_path(stage, journal)
+        if journal_path.exists():
+            shutil.copyfile(journal_path, tmp / JOURNAL_FILE)
+        manifest = {
+            "stage": stage,
+            "key": key,
+            "inputs": inputs,
+            "versions": package_versions(),
+            "started": started,
+            "seconds": round(time.time() - started, 3),
+            **extra,
+        }
+        write_json_atomic(tmp / MANIFEST, manifest)
+        final = self.path(stage, key)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(tmp, final)
+        if (final / JOURNAL_FILE).exists():
+            write_json_atomic(self._continuation_path(stage, journal), {"artifact": key})
+        journal_path.unlink(missing_ok=True)  # its rows now live in the artifact
+        return final
+
+    def usage(self) -> list[StageUsage]:
+        """Artifacts and bytes per stage, for ``agorabench cache``."""
+        out = []
+        for stage_dir in sorted((self.root / "artifacts").glob("*")):
+            count = sum(1 for p in stage_dir.glob("*/*") if p.is_dir())
+            size = sum(f.stat().st_size for f in stage_dir.rglob("*") if f.is_file())
+            out.append(StageUsage(stage_dir.name, count, size))
+        return out

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from pytest_agorabench.analysis.pca import DEFAULT_COMPONENTS
-from pytest_agorabench.analysis.tables import AnalysisInputError, load_paper, load_reports
+from pytest_agorabench.analysis.tables import load_paper, load_reports
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -40,19 +40,16 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     if args.components < 1:
         print("agorabench analyze: --components must be at least 1", file=sys.stderr)
         return 2
-    try:
-        if args.paper:
-            data = load_paper(args.paper_dir)
-            if args.problem_solving:
-                from pytest_agorabench.analysis.tables import load_problem_solving
+    # A bad table or report raises AnalysisInputError: cli.main prints it as one line (exit 1).
+    if args.paper:
+        data = load_paper(args.paper_dir)
+        if args.problem_solving:
+            from pytest_agorabench.analysis.tables import load_problem_solving
 
-                data.problem_solving = load_problem_solving(args.problem_solving)
-        else:
-            data = load_reports(args.reports, args.problem_solving)
-        result = analyze(data, args.components)
-    except AnalysisInputError as exc:
-        print(f"agorabench analyze: {exc}", file=sys.stderr)
-        return 1
+            data.problem_solving = load_problem_solving(args.problem_solving)
+    else:
+        data = load_reports(args.reports, args.problem_solving)
+    result = analyze(data, args.components)
     for line in format_analysis(result):
         print(line)
     if args.output:

@@ -5,12 +5,13 @@ plus the generators' own problem-solving scores. Loaded from the paper's tables 
 from __future__ import annotations
 
 import csv
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pytest_agorabench.errors import AgoraBenchError
+from pytest_agorabench.offline_data import fixture_path
 from pytest_agorabench.settings import SETTINGS
 
 # Benchmarks of each domain, from the nine settings (math: gsm8k + math, code: mbpp + humaneval, ...).
@@ -18,7 +19,7 @@ DOMAIN_BENCHMARKS: dict[str, tuple[str, ...]] = {s.domain.value: tuple(s.benchma
 PROBLEM_SOLVING = "problem_solving"  # the feature name of the generator's own (domain-level) score
 
 
-class AnalysisInputError(ValueError):
+class AnalysisInputError(AgoraBenchError, ValueError):
     """An input table or report cannot be used; the message says which and why."""
 
 
@@ -46,12 +47,8 @@ class AnalysisData:
 
 
 def paper_dir() -> Path:
-    """The paper's tables: <repo>/fixtures/paper in a checkout, package data in an installed wheel."""
-    here = Path(__file__).resolve()
-    checkout = here.parents[2] / "fixtures" / "paper"
-    if checkout.is_dir():
-        return checkout
-    return here.parents[1] / "_fixtures" / "paper"
+    """The paper's tables, in our offline data (offline_data.py knows where it lives)."""
+    return fixture_path("paper")
 
 
 def _read_csv(path: Path) -> list[dict[str, str]]:
@@ -171,22 +168,15 @@ def cells_from_report(report: dict[str, Any], where: str) -> list[Cell]:
 
 def load_reports(paths: list[str | Path], problem_solving: str | Path | None = None) -> AnalysisData:
     """Cells of one or more JSON reports (later reports win for a repeated generator and setting)."""
-    from pytest_agorabench.report.json_report import SCHEMA
+    from pytest_agorabench.report.json_report import ReportError, load_report
 
     by_key: dict[tuple[str, str, str], Cell] = {}
     for name in paths:
-        path = Path(name)
         try:
-            report = json.loads(path.read_text())
-        except FileNotFoundError:
-            raise AnalysisInputError(f"{path} does not exist") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise AnalysisInputError(f"{path} cannot be read: {exc}") from None
-        except json.JSONDecodeError as exc:
-            raise AnalysisInputError(f"{path} is not JSON ({exc.msg} at line {exc.lineno})") from None
-        if not isinstance(report, dict) or report.get("schema") != SCHEMA:
-            raise AnalysisInputError(f"{path} is not a pytest-agorabench report")
-        for cell in cells_from_report(report, str(path)):
+            report = load_report(name)
+        except ReportError as exc:
+            raise AnalysisInputError(str(exc)) from None
+        for cell in cells_from_report(report, str(Path(name))):
             by_key[(cell.generator, cell.domain, cell.method)] = cell
     if not by_key:
         raise AnalysisInputError(f"no cases in {', '.join(map(str, paths))}")

@@ -1,4 +1,5 @@
-"""The inspect-ai side of ``evaluate``: imported lazily because inspect takes seconds to import."""
+"""The inspect-ai side of tasks.py (scored evaluation and answers of judged benchmarks): imported lazily
+because inspect takes seconds to import."""
 
 from __future__ import annotations
 
@@ -6,12 +7,14 @@ import inspect as pyinspect
 from pathlib import Path
 from typing import Any
 
-from inspect_ai import Task, eval as inspect_eval
+from inspect_ai import Task
+from inspect_ai import eval as inspect_eval
 from inspect_ai.dataset import MemoryDataset, Sample
 from inspect_ai.scorer import Score, Target, accuracy, scorer, stderr
 from inspect_ai.solver import TaskState, generate, system_message
 
 from pytest_agorabench.evaluation.benchmarks import BenchmarkSpec
+from pytest_agorabench.evaluation.common import SCORERS, EvaluationError
 
 SCORER_NAME = "agora_answer"
 _ITEM_KEYS = ("id", "question")  # the rest of an item travels in sample metadata for the scorer
@@ -20,8 +23,6 @@ _ITEM_KEYS = ("id", "question")  # the rest of an item travels in sample metadat
 @scorer(metrics=[accuracy(), stderr()], name=SCORER_NAME)
 def agora_answer(scorer_key: str) -> Any:
     # The key, not the function, is the argument: inspect records scorer arguments in the log.
-    from pytest_agorabench.evaluation.tasks import SCORERS
-
     score_fn = SCORERS[scorer_key]
 
     async def score(state: TaskState, target: Target) -> Score:
@@ -70,8 +71,6 @@ def run_task(
     task: Task, model: Any, model_args: dict[str, Any], log_dir: Path, config: dict[str, Any]
 ) -> tuple[dict[str, dict[str, Any]], str]:
     """Run the task; returns per-sample ``{score, extracted, output}`` by id and the log's location."""
-    from pytest_agorabench.evaluation.tasks import EvaluationError
-
     (log,) = inspect_eval(
         task,
         model=model,
@@ -104,3 +103,30 @@ def run_task(
             "output": sample.output.completion if sample.output else "",
         }
     return by_id, location
+
+
+def run_answers(
+    model: Any, name: str, items: list[dict[str, Any]], system: str, model_args: dict[str, Any], log_dir: Path,
+    config: dict[str, Any],
+) -> tuple[dict[str, str], str]:
+    """The model's answer to every item, by id, and the log's location. Raises EvaluationError when an
+    item got no answer (the judge would have nothing to compare)."""
+    samples = [Sample(id=str(item["id"]), input=item["question"]) for item in items]
+    task = Task(
+        name=f"agorabench_{name}_answers",
+        dataset=MemoryDataset(samples, name=name),
+        solver=[system_message(system), generate()],
+    )
+    (log,) = inspect_eval(
+        task, model=model, model_args=model_args, log_dir=str(log_dir), display="none", score=False, **config
+    )
+    location = log.location or str(log_dir)
+    if log.status != "success":
+        reason = log.error.message if log.error else f"status {log.status!r}"
+        raise EvaluationError(f"{name}: answering ended with {log.status}: {reason}. Log: {location}")
+    answers: dict[str, str] = {}
+    for sample in log.samples or []:
+        if sample.error:
+            raise EvaluationError(f"{name}: item {sample.id!r} got no answer ({sample.error.message}). Log: {location}")
+        answers[str(sample.id)] = sample.output.completion if sample.output else ""
+    return answers, location

@@ -7,19 +7,25 @@ Code and instruction-following benchmarks join through ``register_benchmark``.
 from __future__ import annotations
 
 import difflib
-import json
 import random
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pytest_agorabench.evaluation.math_answers import gold_from_gsm8k, gold_from_math_solution
+from pytest_agorabench.errors import AgoraBenchError
+from pytest_agorabench.evaluation.math_answers import (
+    gold_from_gsm8k,
+    gold_from_math_solution,
+)
+from pytest_agorabench.hub_datasets import MATH_SUBJECTS
+from pytest_agorabench.offline_data import fixture_path
+from pytest_agorabench.records import iter_records
 
 SUBSAMPLE_SEED = 42  # `limit` draws the same items on every machine and run
 
 
-class BenchmarkError(Exception):
+class BenchmarkError(AgoraBenchError):
     """A benchmark name, file or row that cannot be used; the message says which and why."""
 
 
@@ -97,16 +103,6 @@ def _math500_row(row: dict[str, Any]) -> tuple[str, str]:
     return row["problem"], str(row["answer"]).strip()
 
 
-MATH_SUBJECTS = (
-    "algebra",
-    "counting_and_probability",
-    "geometry",
-    "intermediate_algebra",
-    "number_theory",
-    "prealgebra",
-    "precalculus",
-)
-
 register_benchmark(
     BenchmarkSpec("gsm8k", "openai/gsm8k", ("main",), "test", 1_319, "accuracy", 0.2, "gsm8k",
                   fields=("question", "answer")),
@@ -125,13 +121,8 @@ register_benchmark(
 
 
 def fixtures_dir() -> Path:
-    """Our own benchmark items. In a checkout they live in <repo>/fixtures/benchmarks; an installed wheel
-    carries them as package data under pytest_agorabench/_fixtures/benchmarks (the fallback)."""
-    here = Path(__file__).resolve()
-    checkout = here.parents[2] / "fixtures" / "benchmarks"
-    if checkout.is_dir():
-        return checkout
-    return here.parents[1] / "_fixtures" / "benchmarks"
+    """Our own benchmark items (offline_data.py knows where our data lives)."""
+    return fixture_path("benchmarks")
 
 
 def load_items(
@@ -229,34 +220,7 @@ def _resolve_path(spec: BenchmarkSpec, path: Path) -> Path:
 def _read_rows(file: Path) -> list[dict[str, Any]]:
     if not file.is_file():
         raise BenchmarkError(f"benchmark file {file} does not exist")
-    suffix = file.suffix.lower()
-    if suffix == ".parquet":
-        try:
-            import pyarrow.parquet as pq  # ships with datasets
-
-            return pq.read_table(file).to_pylist()
-        except Exception as exc:  # noqa: BLE001 - pyarrow's errors are many; the message is what matters
-            raise BenchmarkError(f"{file}: not a readable parquet file: {exc}") from None
-    text = file.read_text(encoding="utf-8")
-    if suffix == ".json" and text.lstrip().startswith("["):
-        try:
-            rows = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise BenchmarkError(f"{file}: invalid JSON at line {exc.lineno}: {exc.msg}") from None
-        if not isinstance(rows, list):
-            raise BenchmarkError(f"{file}: expected a JSON list of rows")
-        return rows
-    if suffix not in (".jsonl", ".json"):
-        raise BenchmarkError(f"{file}: unsupported file type {suffix!r}; use .jsonl, .json or .parquet")
-    rows = []
-    for lineno, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError as exc:
-            raise BenchmarkError(f"{file}: line {lineno} is not valid JSON: {exc.msg}") from None
-    return rows
+    return [row for _, row in iter_records(file, json_lines_in_json=True, error=BenchmarkError)]
 
 
 HubLoader = Callable[..., Iterable[dict[str, Any]]]
@@ -285,7 +249,3 @@ def _load_hub(spec: BenchmarkSpec, load: HubLoader | None = None) -> list[dict[s
         where = f"{spec.hub_id}{'' if config is None else f' ({config})'}"
         items += _convert(spec, rows, lambda i, _row, o=origin: f"{spec.name}/{o}/{i}", where)
     return items
-
-
-# Other domains register their benchmarks in their own modules; importing them here keeps one registry.
-from pytest_agorabench.evaluation import if_benchmarks as _if_benchmarks  # noqa: E402,F401

@@ -26,7 +26,7 @@ from pytest_agorabench.evaluation.code_answers import (
     mbpp_program,
     mbpp_question,
 )
-from pytest_agorabench.evaluation.tasks import register_scorer
+from pytest_agorabench.evaluation.common import register_scorer
 
 if TYPE_CHECKING:
     from pytest_agorabench.sandbox import ProgramResult

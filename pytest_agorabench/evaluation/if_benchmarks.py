@@ -2,7 +2,7 @@
 
 An item is ``{"id", "question", "answer"}`` where ``answer`` is the text the judge compares the student's
 answer with: AlpacaEval's reference output, Arena-Hard's baseline answer. The scorer name
-``judge:<style>`` marks a benchmark as judged (see ``judge.py`` for the styles).
+``judge:<style>`` marks a benchmark as judged (see ``judge_prompts.py`` for the styles).
 
 Formats, as published:
 - AlpacaEval 2.0 (``tatsu-lab/alpaca_eval``, file ``alpaca_eval_gpt4_baseline.json``, 805 rows): a JSON

@@ -15,13 +15,15 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, TypeVar
 
+from pytest_agorabench.errors import AgoraBenchError
+
 DEFAULT_PILOT = 16
 MAX_ROUNDS = 64
 
 R = TypeVar("R")
 
 
-class BudgetError(ValueError):
+class BudgetError(AgoraBenchError, ValueError):
     """The budget cannot be applied (unpriced or free generator, nothing measurable in the pilot)."""
 
 

@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from pytest_agorabench.files import Journal
 from pytest_agorabench.generation.cleanup import clean
 from pytest_agorabench.generation.demos import sample_for_instance
 from pytest_agorabench.generation.meta_prompts import MetaPrompts
@@ -18,7 +19,6 @@ from pytest_agorabench.generation.prompts import domain_rules
 from pytest_agorabench.generation.prompts.base import END_MARKER
 from pytest_agorabench.generation.validators import CountTokens, validate
 from pytest_agorabench.settings import Method, Setting
-from pytest_agorabench.store import Journal
 
 LAST_OUTPUT_CHARS = 2_000
 # "unknown" counts as a natural stop: providers that cannot say why they stopped are not assumed to

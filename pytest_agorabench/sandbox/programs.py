@@ -14,9 +14,7 @@ from __future__ import annotations
 import math
 import os
 import secrets
-import shutil
 import signal
-import stat
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -24,9 +22,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pytest_agorabench.errors import AgoraBenchError
 from pytest_agorabench.sandbox._guard import ARGUMENTS, EXIT_SETUP, MARKER_PREFIX
 from pytest_agorabench.sandbox.limits import Limits
-from pytest_agorabench.sandbox.local import CommandResult, run_command
+from pytest_agorabench.sandbox.local import CommandResult, remove_tree, run_command
 
 if TYPE_CHECKING:
     from inspect_ai.util import SandboxEnvironment
@@ -42,7 +41,7 @@ PYTHON_ENV = "AGORABENCH_SANDBOX_PYTHON"
 STATUSES = ("passed", "failed", "timeout", "output_limit", "crashed", "error")  # error: the sandbox failed
 
 
-class SandboxError(RuntimeError):
+class SandboxError(AgoraBenchError, RuntimeError):
     """The sandbox could not run a program at all; scoring it as a failure would blame the program."""
 
 
@@ -102,23 +101,6 @@ def guard_command(python: str, limits: Limits, run_as: int | None) -> list[str]:
     return [python, "-I", "-S", GUARD_FILE, *(str(config[name]) for name in ARGUMENTS)]
 
 
-def _remove_tree(path: Path) -> None:
-    """Remove the private directory even if the program took permissions away from its entries."""
-
-    def retry(func: Any, name: str, _exc: Any) -> None:
-        try:
-            os.chmod(os.path.dirname(name), stat.S_IRWXU)
-            os.chmod(name, stat.S_IRWXU)
-            func(name)
-        except OSError:
-            pass
-
-    if sys.version_info >= (3, 12):
-        shutil.rmtree(path, onexc=retry)
-    else:
-        shutil.rmtree(path, onerror=retry)
-
-
 async def _run_local(source: str, limits: Limits, python: str, run_as: int | None) -> ProgramResult:
     workdir = Path(tempfile.mkdtemp(prefix="agora-sandbox-"))
     try:
@@ -134,7 +116,7 @@ async def _run_local(source: str, limits: Limits, python: str, run_as: int | Non
         )
         return verdict(result, nonce)
     finally:
-        _remove_tree(workdir)
+        remove_tree(workdir)
 
 
 async def _run_in(
@@ -191,7 +173,7 @@ def unprivileged_uid(python: str = sys.executable) -> int | None:
     except (OSError, subprocess.SubprocessError):
         return None
     finally:
-        _remove_tree(workdir)
+        remove_tree(workdir)
     result = CommandResult(done.returncode, done.stdout.decode(errors="replace"), "", False, False, 0.0)
     return NOBODY if verdict(result, nonce).passed else None
 

@@ -10,11 +10,13 @@ import random
 from collections import Counter
 from typing import Any
 
+from pytest_agorabench.errors import AgoraBenchError
+
 RESULT_OPEN = "[RESULT]"
 RESULT_CLOSE = "[/RESULT]"
 
 
-class SeedError(ValueError):
+class SeedError(AgoraBenchError, ValueError):
     """The seed data cannot be loaded; the message says what to fix (shown without a traceback)."""
 
 

@@ -8,16 +8,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pytest_agorabench.offline_data import fixture_path as offline_path
+from pytest_agorabench.records import iter_jsonl
 from pytest_agorabench.seeds._rows import SeedError, make_row
-from pytest_agorabench.seeds.local_files import iter_jsonl
 from pytest_agorabench.settings import Setting
 
-FIXTURES_DIR = Path(__file__).resolve().parents[2] / "fixtures"
 SEED_FIELDS = ("id", "instruction", "response", "source")
 
 
 def fixture_path(setting: Setting) -> Path:
-    return FIXTURES_DIR / "seeds" / setting.domain.value / f"{setting.method.value}.jsonl"
+    return offline_path("seeds", setting.domain.value, f"{setting.method.value}.jsonl")
 
 
 def load_fixture(setting: Setting) -> list[dict]:
@@ -31,7 +31,7 @@ def read_fixture_file(path: Path) -> list[dict]:
         )
     rows: list[dict] = []
     seen: set[str] = set()
-    for line, record in iter_jsonl(path):
+    for line, record in iter_jsonl(path, error=SeedError):
         if not isinstance(record, dict) or any(not isinstance(record.get(k), str) for k in SEED_FIELDS):
             raise SeedError(f"{path}: line {line} needs text fields {', '.join(SEED_FIELDS)}")
         if not record["instruction"].strip() or not record["response"].strip():

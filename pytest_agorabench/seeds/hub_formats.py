@@ -25,6 +25,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from pytest_agorabench.hub_datasets import MATH_SUBJECTS
 from pytest_agorabench.seeds._rows import RowDropped, SeedError, with_result_tag
 
 Converter = Callable[[Mapping[str, Any], "str | None"], tuple[str, str]]
@@ -142,18 +143,7 @@ def _gsm8k(row: Mapping[str, Any], subset: str | None) -> tuple[str, str]:
     return question, with_result_tag(steps, final)
 
 
-MATH_CONFIGS = (
-    "algebra",
-    "counting_and_probability",
-    "geometry",
-    "intermediate_algebra",
-    "number_theory",
-    "prealgebra",
-    "precalculus",
-)
-
-
-@register_format("hendrycks_math", configs=MATH_CONFIGS, columns=("problem", "solution", "level", "type"))
+@register_format("hendrycks_math", configs=MATH_SUBJECTS, columns=("problem", "solution", "level", "type"))
 def _hendrycks_math(row: Mapping[str, Any], subset: str | None) -> tuple[str, str]:
     problem = text_field(row, "problem")
     solution = text_field(row, "solution")
@@ -259,8 +249,3 @@ def is_math_question(row: Mapping[str, Any]) -> bool:
 def _webinstruct(row: Mapping[str, Any], subset: str | None) -> tuple[str, str]:
     # Quality enhancement refines the web answer as it stands: no result tag is forced on it here.
     return text_field(row, "question"), text_field(row, "answer")
-
-
-# The code settings' formats (mbpp, xp3x, conala) live in their own module and register on import.
-from pytest_agorabench.seeds import code_formats as _code_formats  # noqa: E402,F401
-from pytest_agorabench.seeds import if_formats as _if_formats  # noqa: E402,F401

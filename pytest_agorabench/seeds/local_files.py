@@ -12,15 +12,13 @@ Each record needs an instruction and a response. Accepted field pairs, first mat
 
 from __future__ import annotations
 
-import json
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from pytest_agorabench.records import SUFFIXES, iter_records
 from pytest_agorabench.seeds._rows import SeedError, make_row
 
-SUFFIXES = (".json", ".jsonl", ".parquet")
 FIELD_PAIRS = (("instruction", "response"), ("question", "answer"), ("prompt", "completion"))
 _PAIRS_TEXT = ", ".join(f"{a}/{b}" for a, b in FIELD_PAIRS)
 
@@ -58,7 +56,7 @@ def read_local(path: Path) -> tuple[list[dict], Counter]:
     drops: Counter = Counter()
     for file in files:
         count = 0
-        for number, record in _records(file):
+        for number, record in iter_records(file, error=SeedError):
             count += 1
             row = _to_row(file, number, record, labels[file], drops)
             if row is not None:
@@ -70,60 +68,6 @@ def read_local(path: Path) -> tuple[list[dict], Counter]:
 
 def _hidden(relative: Path) -> bool:
     return any(part.startswith(".") for part in relative.parts)
-
-
-def _records(file: Path) -> Iterator[tuple[int, Any]]:
-    suffix = file.suffix.lower()
-    if suffix == ".jsonl":
-        yield from iter_jsonl(file)
-    elif suffix == ".json":
-        yield from _iter_json(file)
-    else:
-        yield from _iter_parquet(file)
-
-
-def _read_text(file: Path) -> str:
-    try:
-        return file.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise SeedError(f"seed file {file} is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    except OSError as exc:
-        raise SeedError(f"seed file {file} cannot be read ({exc.strerror or exc})") from None
-
-
-def iter_jsonl(file: Path) -> Iterator[tuple[int, Any]]:
-    """(line number, parsed object) for each non-blank line; bad JSON names the line."""
-    for number, line in enumerate(_read_text(file).splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            yield number, json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise SeedError(f"{file}: line {number} is not valid JSON ({exc.msg}, column {exc.colno})") from None
-
-
-def _iter_json(file: Path) -> Iterator[tuple[int, Any]]:
-    text = _read_text(file)
-    if not text.strip():
-        return
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise SeedError(f"{file}: not valid JSON at line {exc.lineno}, column {exc.colno} ({exc.msg})") from None
-    if not isinstance(data, list):
-        raise SeedError(f"{file}: a .json seed file must hold a list of objects, found {type(data).__name__}")
-    yield from enumerate(data, start=1)
-
-
-def _iter_parquet(file: Path) -> Iterator[tuple[int, Any]]:
-    import pyarrow  # lazy: keeps `import pytest_agorabench.seeds` cheap
-    import pyarrow.parquet as pq
-
-    try:
-        table = pq.read_table(file)
-    except (pyarrow.ArrowException, OSError) as exc:
-        raise SeedError(f"{file}: not a readable Parquet file ({exc})") from None
-    yield from enumerate(table.to_pylist(), start=1)
 
 
 def _to_row(file: Path, number: int, record: Any, label: str, drops: Counter) -> dict | None:

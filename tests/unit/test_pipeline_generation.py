@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from pytest_agorabench.config import build_config
-from pytest_agorabench.pipeline import _Clock, _generate
-from pytest_agorabench.seeds import load_seeds
+from pytest_agorabench.pipeline import case_seeds
+from pytest_agorabench.pipeline.generate import generate as generate_stage
+from pytest_agorabench.pipeline.keys import Clock
 from pytest_agorabench.settings import get_setting
 from pytest_agorabench.store import Store
 
@@ -51,14 +52,15 @@ def env(tmp_path, monkeypatch):
 
     def generate(cli=None, pyproject=None):
         config = build_config({"generator": generator, **(cli or {})}, pyproject or {}, tmp_path)
-        seeds = load_seeds(RG, config)
-        clock = _Clock()
-        art = _generate(store, RG, seeds, config, clock)
+        seeds = case_seeds(RG, config)
+        clock = Clock()
+        art = generate_stage(store, RG, seeds, config, clock)
         return art, art.read_json("summary.json"), art.read_jsonl("rows.jsonl")
 
     def n_calls():
         return len(calls.read_text().splitlines()) if calls.exists() else 0
 
+    generate.store = store
     return generate, n_calls, generator
 
 
@@ -82,6 +84,20 @@ def test_more_instances_continue_the_journal_of_fewer(env):
     _, second, rows5 = generate({"instances": 5})
     assert n_calls() == 5  # only instances 3 and 4 were generated
     assert rows5[:3] == rows3 and second["requested"] == 5
+
+
+def test_a_finished_generation_leaves_no_journal_and_the_cache_command_says_so(env, capsys):
+    from pytest_agorabench.cli import main
+
+    generate, n_calls, _ = env
+    generate({"instances": 2})
+    assert generate.store.unfinished_journals() == []
+    main(["cache", "--store", str(generate.store.root)])
+    out = capsys.readouterr().out
+    assert "generation" in out and "unfinished" not in out
+    # The journal moved into the artifact: a larger request still continues its rows.
+    _, _, rows = generate({"instances": 3})
+    assert n_calls() == 3 and len(rows) == 3
 
 
 def test_budget_mode_sizes_the_run_and_reports_how(env):

@@ -11,3 +11,71 @@ def test_model_paths_inside_the_store_are_keyed_relative_to_it(tmp_path):
     assert portable(a, in_a) == portable(b, in_b) == "agora/<store>/artifacts/training/ab/abcd/model"
     # Anything outside the store is left as it is.
     assert portable(a, "vllm/meta-llama/Llama-3.1-8B") == "vllm/meta-llama/Llama-3.1-8B"
+
+
+# ---------------------------------------------------------------- keys pinned across refactors
+#
+# The cache keys of a few stages for fixed inputs, as computed before the pipeline became a package (commit
+# d2975a9). A change that moves code without changing what a stage produces must leave every key as it is,
+# so existing stores keep serving their artifacts; a change that does change an artifact bumps that stage's
+# version in pipeline/keys.py and updates the pin here on purpose.
+PINNED = [
+    ("generation", "9d9abab5d534693165faa9c9a9794bf6c904b5f9739b5b7b18f1f128de821b45"),
+    ("generation", "5791faae5ac01311fa4b2674c39ea26b55767661a5fc0dbccaa60311843c13fb"),
+    ("generation", "cca1b793ba79c8bb3477a99ecc3af939f5ebccf92027fed7b27518bc1c0653f1"),
+    ("student_init", "c4ea7d3f0da83f39c1602aa5f302725c364e67ab1dddc1b135d5c18ed81d281b"),
+    ("training", "b940a8639ce8e92d93b97cc134e96a2d02cd3464d68e0b5bdb7d43f4a857a658"),
+    ("evaluation", "b96778aee788f0b85864a055db0b9c8f53e0d3e11fc28db590368fdf26444a1b"),
+    ("evaluation", "b9432914fbccfc55bec9252d8c57058f8cea5cb860ae0338832a2826c5548b9b"),
+    ("reward_init", "961b7e16eeb44c463ea7731f016fed021e304c967a81d706124fd3c39afc2075"),
+    ("intrinsic", "28769f3794d3472b6be3d48de00772c7ce6a9db035b7834853aa884f9565520b"),
+]
+
+
+class KeyOnlyStore(Store):
+    """Records the key of every stage it is asked for and builds nothing."""
+
+    def __init__(self, root):
+        super().__init__(root)
+        self.asked: list[tuple[str, str]] = []
+
+    def once(self, stage, inputs, build, journal=None):
+        from pytest_agorabench.store import Artifact, content_key
+
+        key = content_key(stage, inputs)
+        self.asked.append((stage, key))
+        path = self.root / "fake" / stage / key
+        path.mkdir(parents=True, exist_ok=True)
+        (path / "scores.jsonl").write_text("")
+        (path / "intrinsic.json").write_text("{}")
+        return Artifact(stage, key, path, {}, cached=True)
+
+
+def test_stage_keys_are_pinned(tmp_path, monkeypatch):
+    from pytest_agorabench.config import build_config
+    from pytest_agorabench.pipeline import case_seeds
+    from pytest_agorabench.pipeline.evaluate import benchmark_items, evaluate
+    from pytest_agorabench.pipeline.generate import generate
+    from pytest_agorabench.pipeline.intrinsic import intrinsic
+    from pytest_agorabench.pipeline.keys import Clock
+    from pytest_agorabench.pipeline.students import student_base
+    from pytest_agorabench.pipeline.train import train
+    from pytest_agorabench.settings import get_setting
+
+    monkeypatch.setenv("AGORABENCH_EMBEDDER", "hashed")
+    monkeypatch.setenv("AGORABENCH_SMOKE_REWARD_STEPS", "4")
+    store = KeyOnlyStore(tmp_path / "store")
+    config = build_config(
+        {"generator": "agora-script/tests.e2e.scripted:arithmetic", "judge": "smollm2-135m"}, {}, tmp_path
+    )
+    clock = Clock()
+    for name in ("math/response_generation", "code/instance_generation", "instruction_following/quality_enhancement"):
+        setting = get_setting(name)
+        generate(store, setting, case_seeds(setting, config), config, clock)
+    base = student_base(config, store)
+    rows = [{"instruction": "1+1", "response": "2"}]
+    train(store, base, rows, config, clock, "training")
+    for benchmark in ("gsm8k", "alpacaeval2"):
+        evaluate(store, "agora/" + base, benchmark, benchmark_items(benchmark, config), config, clock, "evaluation")
+    intrinsic(store, get_setting("math/response_generation"), rows, base, config, clock)
+    assert store.asked == PINNED

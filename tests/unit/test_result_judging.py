@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from pytest_agorabench.config import PROFILES, build_config
-from pytest_agorabench.evaluation.judged_stage import JudgeMissing, judge_settings, merge_judgments
+from pytest_agorabench.pipeline.evaluate import JudgeMissing, judge_settings, merge_judgments
 from pytest_agorabench.metrics.pgr import Estimate
 from pytest_agorabench.result import BenchmarkOutcome, CaseResult
 

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from pytest_agorabench.store import Journal, Store, StoreError, content_key, read_jsonl
+from pytest_agorabench.files import Journal, read_jsonl
+from pytest_agorabench.store import Store, StoreError, content_key
 
 
 def test_key_depends_on_every_input_and_not_on_order():
@@ -120,3 +121,17 @@ def test_journal_removed_once_artifact_lands(tmp_path):
     art = store.once("generation", {"n": 2}, build)
     assert json.loads((art.path / "rows.json").read_text()) == [{"id": "gen-0"}]
     assert not journal.path.exists()
+
+
+def test_a_journal_keyed_apart_from_its_artifact_moves_into_it_and_can_be_continued(tmp_path):
+    store = Store(tmp_path)
+    store.journal("generation", "per-instance").append({"id": "gen-0"})
+
+    def build(workdir: Path, k: str):
+        rows = store.journal("generation", "per-instance").rows
+        (workdir / "rows.json").write_text(json.dumps(rows))
+
+    art = store.once("generation", {"n": 1}, build, journal="per-instance")
+    assert store.unfinished_journals() == []
+    assert (art.path / "journal.jsonl").read_text() == '{"id": "gen-0"}\n'
+    assert store.journal("generation", "per-instance").done_ids == {"gen-0"}  # a larger request continues

@@ -11,10 +11,10 @@ import hashlib
 import importlib
 import json
 from collections.abc import Mapping, Sequence
+from types import ModuleType
 from typing import Any
 
-from types import ModuleType
-
+from pytest_agorabench.errors import AgoraBenchError
 from pytest_agorabench.generation.prompts import base, json_format, unoptimized
 from pytest_agorabench.generation.prompts.base import SYSTEM_MESSAGE, DomainRules
 from pytest_agorabench.settings import Domain, Method, Setting
@@ -42,8 +42,8 @@ def _variant_module(variant: str) -> ModuleType:
         raise ValueError(f"unknown prompt variant {variant!r}; choose from {', '.join(VARIANTS)}") from None
 
 
-class DomainNotImplementedError(LookupError):
-    pass
+class DomainNotImplementedError(AgoraBenchError, LookupError):
+    """A domain without meta-prompts: pick one of the implemented settings."""
 
 
 def domain_rules(domain: Domain | str) -> DomainRules:

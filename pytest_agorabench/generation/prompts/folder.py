@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from pytest_agorabench.errors import AgoraBenchError
 from pytest_agorabench.generation.prompts.base import NUM_DEMOS
 from pytest_agorabench.settings import SETTINGS, Method, Setting
 
@@ -37,7 +38,7 @@ ALLOWED: dict[Method, frozenset[str]] = {
 }
 
 
-class PromptFolderError(ValueError):
+class PromptFolderError(AgoraBenchError, ValueError):
     """A prompt folder or file that cannot be used; the message names the file and the fix."""
 
 

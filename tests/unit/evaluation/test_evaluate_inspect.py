@@ -3,7 +3,7 @@
 import pytest
 
 from pytest_agorabench.evaluation import EvaluationError, evaluate, load_items
-from pytest_agorabench.evaluation.tasks import REPETITION_PENALTY, SYSTEM_MESSAGE, TOP_P
+from pytest_agorabench.evaluation.common import REPETITION_PENALTY, SYSTEM_MESSAGE, TOP_P
 
 pytest.importorskip("inspect_ai")
 

@@ -4,7 +4,7 @@ import asyncio
 
 import pytest
 
-from pytest_agorabench.evaluation.judge import (
+from pytest_agorabench.evaluation.judge_prompts import (
     ERROR,
     GRADED,
     PREFERENCE,

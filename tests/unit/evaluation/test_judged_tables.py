@@ -3,14 +3,14 @@
 import numpy as np
 import pytest
 
-from pytest_agorabench.evaluation.judge import GRADED, PREFERENCE, model_first
-from pytest_agorabench.evaluation.judged import (
+from pytest_agorabench.evaluation.judge_prompts import GRADED, PREFERENCE, model_first
+from pytest_agorabench.evaluation.judged_benchmarks import (
     JudgedBenchmark,
     build_requests,
     build_table,
     item_results,
 )
-from pytest_agorabench.evaluation.judging import JudgeStats, Judgment
+from pytest_agorabench.evaluation.judgments import JudgeStats, Judgment
 from pytest_agorabench.evaluation.win_rates import fit_length_controlled
 
 ITEMS = [

@@ -4,17 +4,15 @@ import asyncio
 
 import pytest
 
-from pytest_agorabench.evaluation import judging
-from pytest_agorabench.evaluation.judge import GRADED, PREFERENCE
-from pytest_agorabench.evaluation.judging import (
+from pytest_agorabench.evaluation import judge_runner
+from pytest_agorabench.evaluation.judge_prompts import GRADED, PREFERENCE
+from pytest_agorabench.evaluation.judge_runner import JudgmentCache, judge_one, judge_requests
+from pytest_agorabench.evaluation.judgments import (
     CallResult,
     Judgment,
     JudgeRequest,
     JudgeSettings,
     JudgeStats,
-    JudgmentCache,
-    judge_one,
-    judge_requests,
     request_key,
 )
 
@@ -136,7 +134,7 @@ def test_judge_requests_serves_cached_judgments_without_calling_the_judge(tmp_pa
     def no_eval(*args, **kwargs):
         raise AssertionError("the judge must not run when every judgment is cached")
 
-    monkeypatch.setattr(judging, "_run", no_eval)
+    monkeypatch.setattr(judge_runner, "_run", no_eval)
     found = judge_requests(reqs, JudgeSettings("judge/model"), cache=JudgmentCache(tmp_path, "judge/model"),
                            log_dir=tmp_path / "logs")
     assert {k: j.verdict for k, j in found.items()} == {reqs[0].key: "B>A", reqs[1].key: "B>A"}
@@ -153,7 +151,7 @@ def test_judge_requests_runs_only_the_missing_ones(tmp_path, monkeypatch):
         seen.extend(r.key for r in todo)
         return {r.key: Judgment(r.key, None, "timeout") for r in todo}
 
-    monkeypatch.setattr(judging, "_run", fake_run)
+    monkeypatch.setattr(judge_runner, "_run", fake_run)
     found = judge_requests([cached, fresh, fresh], JudgeSettings("judge/model"),
                            cache=JudgmentCache(tmp_path, "judge/model"), log_dir=tmp_path)
     assert seen == [fresh.key]

@@ -4,7 +4,7 @@ import pytest
 
 from pytest_agorabench.generation.budget import BudgetError, run_with_budget
 from pytest_agorabench.generation.runner import collect
-from pytest_agorabench.store import Journal
+from pytest_agorabench.files import Journal
 
 
 class FakeRun:

@@ -11,7 +11,7 @@ from pytest_agorabench.generation.prompts import build_prompt, domain_rules, pro
 from pytest_agorabench.generation.prompts.code import LANGUAGES, THEMES
 from pytest_agorabench.generation.validators import validate
 from pytest_agorabench.settings import get_setting
-from pytest_agorabench.store import Journal
+from pytest_agorabench.files import Journal
 
 CODE = "```python\ndef f(x):\n    return x + 1\n```"
 DEMO = {"instruction": "Write f(x) returning x + 1.", "response": CODE}

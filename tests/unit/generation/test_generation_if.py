@@ -11,7 +11,7 @@ from pytest_agorabench.generation.instance import Attempt, GenerationContext
 from pytest_agorabench.generation.prompts import build_prompt, domain_rules, prompt_fingerprint
 from pytest_agorabench.generation.prompts.instruction_following import OPENINGS, RULES, THEMES
 from pytest_agorabench.settings import get_setting
-from pytest_agorabench.store import Journal
+from pytest_agorabench.files import Journal
 
 IG = get_setting("instruction_following/instance_generation")
 RG = get_setting("instruction_following/response_generation")

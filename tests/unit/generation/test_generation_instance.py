@@ -5,7 +5,7 @@ import asyncio
 from pytest_agorabench.generation.instance import Attempt, GenerationContext, reason_key
 from pytest_agorabench.generation.prompts import SYSTEM_MESSAGE
 from pytest_agorabench.settings import get_setting
-from pytest_agorabench.store import Journal
+from pytest_agorabench.files import Journal
 
 GOOD = "Steps.\n[RESULT] 4 [/RESULT]"
 SEEDS = [{"id": f"s{i}", "instruction": f"Problem {i}?", "response": "r"} for i in range(4)]

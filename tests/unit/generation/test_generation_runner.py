@@ -19,7 +19,7 @@ import pytest
 
 from pytest_agorabench.generation import SYSTEM_MESSAGE, GenerationIncomplete, run_generation
 from pytest_agorabench.settings import get_setting
-from pytest_agorabench.store import Journal
+from pytest_agorabench.files import Journal
 
 pytest.importorskip("inspect_ai")
 
@@ -225,7 +225,7 @@ KILL_SCRIPT = textwrap.dedent(
     from inspect_ai.model import ModelOutput, ModelUsage, get_model
     from pytest_agorabench.generation import run_generation
     from pytest_agorabench.settings import get_setting
-    from pytest_agorabench.store import Journal
+    from pytest_agorabench.files import Journal
 
     calls = []
     def script(messages, tools, tool_choice, config):

@@ -12,7 +12,7 @@ from pytest_agorabench.generation.prompts import VARIANTS, build_prompt, domain_
 from pytest_agorabench.generation.prompts.json_format import strip_fence
 from pytest_agorabench.generation.runner import collect
 from pytest_agorabench.settings import SETTINGS, Method, get_setting
-from pytest_agorabench.store import Journal
+from pytest_agorabench.files import Journal
 
 DEMOS = [
     {"instruction": f'Question {k} with "quotes"\nand a newline?', "response": f"Answer {k}.\n[RESULT] {k} [/RESULT]"}

@@ -31,7 +31,7 @@ def test_the_trained_model_ranks_held_out_pairs_and_loads_as_a_reward_model(tmp_
     """About a minute on 2 cores: the smoke run's model with its default training."""
     from pytest_agorabench.intrinsic.lm_loading import load_pretrained
     from pytest_agorabench.intrinsic.reward import reward_scores
-    from pytest_agorabench.pipeline import _fixture_seed_rows
+    from pytest_agorabench.pipeline.students import fixture_seed_rows as _fixture_seed_rows
     from pytest_agorabench.training.tiny_student import build_tiny_student
 
     rows = _fixture_seed_rows()

@@ -10,9 +10,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from pytest_agorabench.hub_datasets import MATH_SUBJECTS as MATH_CONFIGS
 from pytest_agorabench.seeds import SeedError
 from pytest_agorabench.seeds.hub import describe, load_hub
-from pytest_agorabench.seeds.hub_formats import MATH_CONFIGS
 from pytest_agorabench.settings import HubSource, get_setting
 
 GSM8K = HubSource("openai/gsm8k", "main", "train", "gsm8k")

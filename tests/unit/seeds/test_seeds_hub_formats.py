@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from pytest_agorabench.hub_datasets import MATH_SUBJECTS as MATH_CONFIGS
 from pytest_agorabench.seeds import SeedError
 from pytest_agorabench.seeds._rows import RowDropped
 from pytest_agorabench.seeds.hub_formats import (
     FORMATS,
-    MATH_CONFIGS,
     convert_row,
     get_format,
     is_math_question,

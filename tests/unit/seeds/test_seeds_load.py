@@ -12,19 +12,18 @@ from pathlib import Path
 
 import pytest
 
-from pytest_agorabench.config import PROFILES, RunConfig
 from pytest_agorabench.seeds import SeedError, SeedSet, fingerprint, load_seeds
 from pytest_agorabench.seeds import hub as hub_module
-from pytest_agorabench.seeds.fixtures import FIXTURES_DIR, fixture_path, load_fixture, read_fixture_file
+from pytest_agorabench.offline_data import fixtures_dir
+from pytest_agorabench.seeds.fixtures import fixture_path, load_fixture, read_fixture_file
 from pytest_agorabench.settings import available_settings, get_setting
 
 MATH_IG = get_setting("math/instance_generation")
 
 
-def make_config(data_source="fixture", seed_limit=None, seed=42, seed_file=None) -> RunConfig:
-    profile = dataclasses.replace(PROFILES["smoke"], data_source=data_source, seed_limit=seed_limit)
-    return RunConfig(profile=profile, generator="g", student="s", reference="gold", judge=None, instances=1,
-                     seed=seed, seed_file=seed_file)
+def make_config(data_source="fixture", seed_limit=None, seed=42, seed_file=None) -> dict:
+    """load_seeds' keyword arguments, as the pipeline passes them from a RunConfig."""
+    return {"data_source": data_source, "limit": seed_limit, "seed": seed, "seed_file": seed_file}
 
 
 def write_seed_file(path: Path, pairs: list[tuple[str, str]]) -> Path:
@@ -53,14 +52,14 @@ def fake_hub(monkeypatch):
 def test_seed_file_wins_over_the_profile_source(tmp_path, fake_hub):
     path = write_seed_file(tmp_path / "own.jsonl", [("a", "b"), ("c", "d")])
     for source in ("fixture", "hub"):
-        seeds = load_seeds(MATH_IG, make_config(data_source=source, seed_file=path))
+        seeds = load_seeds(MATH_IG, **make_config(data_source=source, seed_file=path))
         assert [r["id"] for r in seeds.rows] == ["own:1", "own:2"]
         assert seeds.source == f"local file {path}"
     assert fake_hub == []
 
 
 def test_fixture_profile_reads_the_settings_fixture_file(fake_hub):
-    seeds = load_seeds(MATH_IG, make_config(data_source="fixture"))
+    seeds = load_seeds(MATH_IG, **make_config(data_source="fixture"))
     assert seeds.rows == load_fixture(MATH_IG)
     assert seeds.source == f"fixture {fixture_path(MATH_IG)}"
     assert seeds.drops == {}
@@ -68,7 +67,7 @@ def test_fixture_profile_reads_the_settings_fixture_file(fake_hub):
 
 
 def test_hub_profile_reads_every_hub_source_with_limit_and_seed(fake_hub):
-    seeds = load_seeds(MATH_IG, make_config(data_source="hub", seed_limit=4, seed=7))
+    seeds = load_seeds(MATH_IG, **make_config(data_source="hub", seed_limit=4, seed=7))
     assert fake_hub == [("openai/gsm8k", 4, 7), ("EleutherAI/hendrycks_math", 4, 7)]
     assert len(seeds.rows) == 4
     assert seeds.drops == {"no_boxed_answer": 2}
@@ -77,7 +76,7 @@ def test_hub_profile_reads_every_hub_source_with_limit_and_seed(fake_hub):
 
 def test_unknown_data_source_is_a_seed_error():
     with pytest.raises(SeedError, match="data_source 'ftp'"):
-        load_seeds(MATH_IG, make_config(data_source="ftp"))
+        load_seeds(MATH_IG, **make_config(data_source="ftp"))
 
 
 # ---------------------------------------------------------------- dedupe, limit, fingerprint
@@ -85,16 +84,16 @@ def test_unknown_data_source_is_a_seed_error():
 
 def test_exact_duplicates_are_removed_and_counted(tmp_path):
     path = write_seed_file(tmp_path / "d.jsonl", [("a", "b"), ("a", "b"), ("a", "c"), ("", "x"), ("a", "b")])
-    seeds = load_seeds(MATH_IG, make_config(seed_file=path))
+    seeds = load_seeds(MATH_IG, **make_config(seed_file=path))
     assert [(r["instruction"], r["response"]) for r in seeds.rows] == [("a", "b"), ("a", "c")]
     assert seeds.drops == {"duplicate": 2, "empty_instruction": 1}
 
 
 def test_limit_subsample_is_deterministic_and_keeps_order(tmp_path):
     path = write_seed_file(tmp_path / "many.jsonl", [(f"q{i}", f"a{i}") for i in range(50)])
-    first = load_seeds(MATH_IG, make_config(seed_file=path, seed_limit=10, seed=1))
-    again = load_seeds(MATH_IG, make_config(seed_file=path, seed_limit=10, seed=1))
-    other = load_seeds(MATH_IG, make_config(seed_file=path, seed_limit=10, seed=2))
+    first = load_seeds(MATH_IG, **make_config(seed_file=path, seed_limit=10, seed=1))
+    again = load_seeds(MATH_IG, **make_config(seed_file=path, seed_limit=10, seed=1))
+    other = load_seeds(MATH_IG, **make_config(seed_file=path, seed_limit=10, seed=2))
     assert first == again and first.fingerprint == again.fingerprint
     assert len(first) == 10 and first.rows != other.rows and first.fingerprint != other.fingerprint
     lines = [int(r["id"].split(":")[1]) for r in first.rows]
@@ -113,7 +112,7 @@ def test_zero_usable_rows_explains_why(tmp_path):
     path = write_seed_file(tmp_path / "blank.jsonl", [(" ", "a"), ("b", "")])
     with pytest.raises(SeedError, match=r"no usable seed rows for math/instance_generation .*"
                                         r"empty_instruction: 1, empty_response: 1"):
-        load_seeds(MATH_IG, make_config(seed_file=path))
+        load_seeds(MATH_IG, **make_config(seed_file=path))
 
 
 def test_seed_set_is_a_plain_frozen_record():
@@ -153,7 +152,7 @@ def test_fixture_ids_and_instructions_are_unique_across_files():
 
 def test_fixture_seeds_do_not_repeat_benchmark_items():
     bench = set()
-    for file in sorted((FIXTURES_DIR / "benchmarks").glob("*.jsonl")):
+    for file in sorted((fixtures_dir() / "benchmarks").glob("*.jsonl")):
         for line in file.read_text().splitlines():
             if line.strip():
                 item = json.loads(line)

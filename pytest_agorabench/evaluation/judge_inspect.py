@@ -1,23 +1,25 @@
-"""The inspect-ai side of judged benchmarks: the task in which a model answers the items, and the task
-whose model is the judge (one sample per judgment).
+"""The inspect-ai task whose model is the judge: one sample per judgment.
 
-Imported lazily. The judge solver applies the retry policy of ``judging.judge_one`` around each call; the
-judge's own provider still does its usual retries inside a call (bounded by ``attempt_timeout``).
+Imported lazily (by judge_runner.py). The solver hands each sample's model call to ``judge``, the retry
+policy of ``judge_runner.judge_one``; the judge's own provider still does its usual retries inside a call
+(bounded by ``attempt_timeout``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
 
 from inspect_ai import Task
 from inspect_ai import eval as inspect_eval
 from inspect_ai.dataset import MemoryDataset, Sample
 from inspect_ai.model import ChatMessageSystem, ChatMessageUser, GenerateConfig, get_model
-from inspect_ai.solver import Generate, Solver, TaskState, generate, solver, system_message
+from inspect_ai.solver import Generate, Solver, TaskState, solver
 
-from pytest_agorabench.evaluation.judging import CallResult, Judgment, JudgeRequest, JudgeSettings, judge_one
+from pytest_agorabench.evaluation.judgments import Call, CallResult, JudgeRequest, JudgeSettings, Judgment
+
+# The retry policy around one judgment's calls (judge_runner.judge_one), passed in so this adapter stays below it.
+JudgeOne = Callable[[JudgeRequest, Call, JudgeSettings], Awaitable[Judgment]]
 
 JUDGE_TEMPERATURE = 0.0  # judges decode greedily: the same prompt gives the same verdict
 
@@ -27,7 +29,9 @@ def judge_config(settings: JudgeSettings) -> GenerateConfig:
     return GenerateConfig(temperature=JUDGE_TEMPERATURE, max_tokens=settings.max_tokens, **extra)
 
 
-def _solver(by_id: dict[str, JudgeRequest], settings: JudgeSettings, done: Callable[[Judgment], None]) -> Solver:
+def _solver(
+    by_id: dict[str, JudgeRequest], settings: JudgeSettings, judge: JudgeOne, done: Callable[[Judgment], None]
+) -> Solver:
     config = judge_config(settings)
 
     @solver(name="agorabench_judge")
@@ -50,7 +54,7 @@ def _solver(by_id: dict[str, JudgeRequest], settings: JudgeSettings, done: Calla
                     usage.output_tokens if usage else 0,
                 )
 
-            judgment = await judge_one(request, call, settings)
+            judgment = await judge(request, call, settings)
             done(judgment)
             if "output" in last and last["output"].choices:  # readable in `inspect view`
                 state.output = last["output"]
@@ -70,7 +74,11 @@ def _solver(by_id: dict[str, JudgeRequest], settings: JudgeSettings, done: Calla
 
 
 def run_judge_eval(
-    requests: list[JudgeRequest], settings: JudgeSettings, log_dir: Path, done: Callable[[Judgment], None]
+    requests: list[JudgeRequest],
+    settings: JudgeSettings,
+    log_dir: Path,
+    judge: JudgeOne,
+    done: Callable[[Judgment], None],
 ) -> str | None:
     """Judge every request; ``done`` receives each finished judgment. Returns the eval's error, if any."""
     by_id = {r.key: r for r in requests}
@@ -86,7 +94,7 @@ def run_judge_eval(
     Path(log_dir).mkdir(parents=True, exist_ok=True)
     task = Task(
         dataset=MemoryDataset(samples, name=f"agorabench-judge-{style}"),
-        solver=_solver(by_id, settings, done),
+        solver=_solver(by_id, settings, judge, done),
         name=f"agorabench_judge_{style}",
         metadata={"style": style, "judge": settings.model},
     )
@@ -110,32 +118,3 @@ def run_judge_eval(
         return f"judge eval {log.status}: {log.error.message}"[:300]
     errors = [s.error.message for s in (log.samples or []) if s.error is not None]
     return errors[0][:300] if errors else None
-
-
-def run_answers(
-    model: Any, name: str, items: list[dict[str, Any]], system: str, model_args: dict[str, Any], log_dir: Path,
-    config: dict[str, Any],
-) -> tuple[dict[str, str], str]:
-    """The model's answer to every item, by id, and the log's location. Raises EvaluationError when an
-    item got no answer (the judge would have nothing to compare)."""
-    from pytest_agorabench.evaluation.tasks import EvaluationError
-
-    samples = [Sample(id=str(item["id"]), input=item["question"]) for item in items]
-    task = Task(
-        name=f"agorabench_{name}_answers",
-        dataset=MemoryDataset(samples, name=name),
-        solver=[system_message(system), generate()],
-    )
-    (log,) = inspect_eval(
-        task, model=model, model_args=model_args, log_dir=str(log_dir), display="none", score=False, **config
-    )
-    location = log.location or str(log_dir)
-    if log.status != "success":
-        reason = log.error.message if log.error else f"status {log.status!r}"
-        raise EvaluationError(f"{name}: answering ended with {log.status}: {reason}. Log: {location}")
-    answers: dict[str, str] = {}
-    for sample in log.samples or []:
-        if sample.error:
-            raise EvaluationError(f"{name}: item {sample.id!r} got no answer ({sample.error.message}). Log: {location}")
-        answers[str(sample.id)] = sample.output.completion if sample.output else ""
-    return answers, location

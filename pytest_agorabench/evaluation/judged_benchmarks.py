@@ -1,4 +1,5 @@
-"""Judged benchmarks (AlpacaEval 2.0, Arena-Hard): answers, judge requests, per-item results, metrics.
+"""Judged benchmarks (AlpacaEval 2.0, Arena-Hard): from the models' answers to judge requests, from judgments
+to per-item results and win rates (the length-controlled and Arena-Hard math is in win_rates.py).
 
 Roles are the models judged on the same items: in a case the student, the base and the reference model
 (S_G, S_0, S_ref). Each role's answer is compared with the item's benchmark answer (AlpacaEval's
@@ -19,7 +20,7 @@ import numpy as np
 
 from pytest_agorabench.evaluation.benchmarks import get_benchmark
 from pytest_agorabench.evaluation.if_benchmarks import judge_style
-from pytest_agorabench.evaluation.judge import (
+from pytest_agorabench.evaluation.judge_prompts import (
     GRADED,
     PREFERENCE,
     PREFERENCE_OUTCOME,
@@ -27,13 +28,12 @@ from pytest_agorabench.evaluation.judge import (
     model_result,
     prompt_version,
 )
-from pytest_agorabench.evaluation.judging import (
+from pytest_agorabench.evaluation.judge_runner import JudgmentCache, judge_requests
+from pytest_agorabench.evaluation.judgments import (
     JudgeRequest,
     JudgeSettings,
     JudgeStats,
     Judgment,
-    JudgmentCache,
-    judge_requests,
     request_key,
 )
 from pytest_agorabench.evaluation.win_rates import (
@@ -45,35 +45,6 @@ from pytest_agorabench.evaluation.win_rates import (
 )
 
 ROLES = ("student", "base", "reference")
-
-
-def answer_items(
-    model: Any,
-    benchmark: str,
-    items: list[dict[str, Any]],
-    *,
-    max_tokens: int,
-    log_dir: Path,
-    temperature: float | None = None,
-    model_args: dict[str, Any] | None = None,
-    max_connections: int | None = None,
-) -> list[dict[str, str]]:
-    """``{"id", "output"}`` per item, in item order: the model's answers, decoded as in section 4."""
-    from pytest_agorabench.evaluation._judged_inspect import run_answers
-    from pytest_agorabench.evaluation.tasks import REPETITION_PENALTY, SYSTEM_MESSAGE, TOP_P
-
-    spec = get_benchmark(benchmark)
-    config: dict[str, Any] = {
-        "temperature": spec.temperature if temperature is None else temperature,
-        "top_p": TOP_P,
-        "max_tokens": max_tokens,
-        "extra_body": {"repetition_penalty": REPETITION_PENALTY},
-    }
-    if max_connections is not None:
-        config["max_connections"] = max_connections
-    Path(log_dir).mkdir(parents=True, exist_ok=True)
-    answers, _ = run_answers(model, spec.name, items, SYSTEM_MESSAGE, model_args or {}, Path(log_dir), config)
-    return [{"id": str(item["id"]), "output": answers[str(item["id"])]} for item in items]
 
 
 def build_requests(
@@ -284,34 +255,3 @@ def judge_benchmark(
         role: JudgeStats.of(judgments[r.key] for r in requests if r.role == role) for role in by_role
     }
     return JudgedBenchmark(name, style, settings.model, rows, stats, build_table(style, rows), items=len(items))
-
-
-def evaluate_judged(
-    model: Any,
-    benchmark: str,
-    items: list[dict[str, Any]],
-    *,
-    judge: JudgeSettings,
-    max_tokens: int,
-    log_dir: Path,
-    cache_dir: Path | None = None,
-    temperature: float | None = None,
-    model_args: dict[str, Any] | None = None,
-    max_connections: int | None = None,
-) -> list[dict[str, Any]]:
-    """One model on a judged benchmark: per-item rows ``{"id", "score", "extracted", "output", "judgment"}``.
-
-    ``score`` is the item's outcome (AlpacaEval: 1 / 0.5 / 0; Arena-Hard: its weighted win share) or None
-    when the judge gave no usable verdict. ``cache_dir`` keeps judgments for the next run.
-    """
-    answers = answer_items(
-        model, benchmark, items, max_tokens=max_tokens, log_dir=Path(log_dir) / "answers",
-        temperature=temperature, model_args=model_args, max_connections=max_connections,
-    )
-    cache = JudgmentCache(Path(cache_dir), judge.model) if cache_dir is not None else None
-    judged = judge_benchmark(benchmark, items, {"model": answers}, judge, cache=cache, log_dir=Path(log_dir) / "judge")
-    out = []
-    for row in judged.rows["model"]:
-        judgment = {k: v for k, v in row.items() if k not in ("id", "output", "score")}
-        out.append({"id": row["id"], "score": row["score"], "extracted": None, "output": row["output"], "judgment": judgment})
-    return out

@@ -1,0 +1,127 @@
+"""The one place that maps a RunConfig onto the stages and keys the store: ``run_case``.
+
+    seeds.load_seeds -> generate.generate -> curation.training_set -> train.train -> evaluate.score_benchmark
+    (S_G, S_0, S_ref on every benchmark; judged ones through the judgment cache) -> metrics.pgr;
+    intrinsic.intrinsic on the generated rows -> CaseResult
+
+Every stage is a function of its inputs that writes one artifact to the store (keys.py: stage versions,
+the clock, portable model references), so a rerun with nothing changed is served from the store and a rerun
+after a change recomputes only what depends on it. The library packages (seeds, generation, training,
+evaluation, intrinsic, metrics) take explicit arguments; only this package reads the RunConfig and the store.
+"""
+
+from __future__ import annotations
+
+from pytest_agorabench import curation
+from pytest_agorabench.config import RunConfig
+from pytest_agorabench.pipeline import evaluate, generate, intrinsic, train
+from pytest_agorabench.pipeline.evaluate import Models
+from pytest_agorabench.pipeline.keys import Clock, portable
+from pytest_agorabench.pipeline.students import served, student_base
+from pytest_agorabench.pricing import priced_model
+from pytest_agorabench.result import CaseResult
+from pytest_agorabench.seeds import SeedSet
+from pytest_agorabench.settings import Setting
+from pytest_agorabench.store import Store
+
+__all__ = ["case_seeds", "portable", "run_case"]
+
+
+def case_seeds(setting: Setting, config: RunConfig) -> SeedSet:
+    """The setting's seed rows from the run's source: --agora-seed-file, else the profile's."""
+    from pytest_agorabench.seeds import load_seeds
+
+    return load_seeds(
+        setting,
+        seed_file=config.seed_file,
+        data_source=config.profile.data_source,
+        limit=config.profile.seed_limit,
+        seed=config.seed,
+    )
+
+
+def run_case(setting: Setting, config: RunConfig, store: Store | None = None) -> CaseResult:
+    from pytest_agorabench.metrics.pgr import Estimate, domain_pgr
+
+    store = store or Store(config.store_dir)
+    names = evaluate.benchmark_names(setting, config)
+    if any(evaluate.is_judged(n) for n in names):
+        evaluate.judge_settings(config)  # raises JudgeMissing before any generation or training is paid for
+    clock = Clock()
+    with clock.timed("seeds"):
+        seeds = case_seeds(setting, config)
+
+    generation = generate.generate(store, setting, seeds, config, clock)
+    generated = generation.read_jsonl("rows.jsonl")
+    summary = generation.read_json("summary.json")
+    train_rows = curation.training_set(setting, seeds.rows, generated)
+
+    with clock.timed("student_init"):
+        base = student_base(config, store)
+    base_model = served(base, config)
+    if train_rows:
+        trained = train.train(store, base, train_rows, config, clock, "training")
+        student_model = served(str(trained.path / "model"), config)
+        training = trained.manifest.get("stats", {})
+    else:
+        # Every generated instance was dropped: the generator gave the student nothing to learn from, so
+        # the student is S_0 and its PGR is 0 by construction (the drops say why).
+        student_model = base_model
+        training = {"skipped": "no training rows: every generated instance was dropped"}
+    if config.reference == "gold":
+        gold = train.train(store, base, curation.gold_set(seeds.rows), config, clock, "reference_training")
+        models = Models(student_model, base_model, served(str(gold.path / "model"), config),
+                        "measured (gold: the student trained on the seed data's own responses)")
+    else:
+        models = Models(student_model, base_model, served(config.reference, config), f"measured ({config.reference})")
+
+    measured = intrinsic.intrinsic(store, setting, generated, base, config, clock)
+
+    scored = [evaluate.score_benchmark(store, name, models, config, clock) for name in names]
+    judged = [s for s in scored if s.judgments_cached is not None]
+    if judged and all(s.judgments_cached for s in judged):
+        clock.cached.append("judging")
+    unusable = [s.outcome.pgr.undefined_reason or s.outcome.name for s in scored if s.triple is None]
+    if unusable:  # a judged benchmark without a usable item: the domain PGR is undefined
+        domain_estimate = Estimate(None, None, None, "; ".join(unusable), 0)
+    else:
+        domain_estimate = domain_pgr(
+            {s.outcome.name: s.triple for s in scored},
+            resamples=config.profile.bootstrap_resamples,
+            seed=config.seed,
+            aggregates={s.outcome.name: s.aggregate for s in scored if s.aggregate is not None},
+        )
+    outcomes = [s.outcome for s in scored]
+    judged_outcomes = [s.outcome for s in judged]
+    generator = priced_model(config.generator, config.prices)
+    return CaseResult(
+        setting=setting.key,
+        generator=config.generator,
+        student=config.student,
+        reference=config.reference,
+        profile=config.profile.name,
+        smoke=config.profile.is_smoke,
+        pgr=domain_estimate,
+        benchmarks=outcomes,
+        instances_requested=summary["requested"],
+        instances_valid=summary["valid"],
+        instances_dropped=summary["requested"] - summary["valid"],
+        drops_by_reason=summary["drops"],
+        seed_rows=len(seeds.rows),
+        seed_drops=dict(seeds.drops),
+        train_rows=len(train_rows),
+        attempts=summary["attempts"],
+        input_tokens=summary["input_tokens"],
+        output_tokens=summary["output_tokens"],
+        cost_usd=generator.cost(summary["input_tokens"], summary["output_tokens"]),
+        stage_seconds={k: round(v, 3) for k, v in clock.seconds.items()},
+        cached_stages=sorted(set(clock.cached)),
+        artifacts=dict(clock.keys),
+        training=training,
+        intrinsic=measured,
+        judge=config.judge if judged_outcomes else None,
+        judgments=evaluate.merge_judgments(judged_outcomes),
+        prompts=summary.get("prompts", "agorabench"),
+        fence_stripped=summary.get("fence_stripped"),
+        budget=summary.get("budget"),
+    )

@@ -1,0 +1,38 @@
+"""The training stage: SFT of the student on a set of rows with the profile's recipe (training/sft.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pytest_agorabench.config import RunConfig
+from pytest_agorabench.files import rows_hash
+from pytest_agorabench.pipeline.keys import STAGE_VERSIONS, Clock, portable
+from pytest_agorabench.store import Artifact, Store
+
+
+def training_inputs(store: Store, base: str, rows: list[dict], config: RunConfig) -> dict[str, Any]:
+    from pytest_agorabench.training.recipes import get_recipe
+
+    return {
+        "version": STAGE_VERSIONS["training"],
+        "base": portable(store, base),
+        "rows": rows_hash(rows),
+        "recipe": get_recipe(config.profile.recipe).fingerprint(),
+    }
+
+
+def train(store: Store, base: str, rows: list[dict], config: RunConfig, clock: Clock, name: str) -> Artifact:
+    """The checkpoint (``<artifact>/model``) of ``base`` fine-tuned on ``rows``; ``name`` labels the clock
+    entry (the case's student, or the gold reference)."""
+    from pytest_agorabench.training.recipes import get_recipe
+
+    recipe = get_recipe(config.profile.recipe)
+
+    def build(workdir: Path, key: str) -> dict[str, Any]:
+        from pytest_agorabench.training.sft import train as sft
+
+        return {"stats": sft(base, rows, recipe, workdir / "model")}
+
+    inputs = training_inputs(store, base, rows, config)
+    return clock.run(name, lambda: store.once("training", inputs, build))
