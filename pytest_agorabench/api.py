@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from pytest_agorabench.errors import AgoraBenchError
+from pytest_agorabench.errors import AgoraBenchError, user_error_in
 from pytest_agorabench.result import CaseResult
 from pytest_agorabench.session import RESULT_KEY, AgoraSession
 from pytest_agorabench.settings import Setting, get_setting
@@ -28,6 +28,7 @@ class AgoraBench:
         instances, profile, min_pgr, ... and are validated the same way.
         """
         from pytest_agorabench.pipeline import run_case
+        from pytest_agorabench.preflight import check_setting
 
         resolved = setting if isinstance(setting, Setting) else get_setting(setting)
         try:
@@ -35,9 +36,17 @@ class AgoraBench:
         except AgoraBenchError as exc:  # ConfigError: a bad override reads like a bad option
             pytest.fail(f"agorabench: {exc}", pytrace=False)
         try:
-            result = run_case(resolved, run_config)
-        except AgoraBenchError as exc:  # caused by the user's inputs or environment: a sentence, no traceback
+            self._session.check_models(run_config)  # every model it calls: provider, package, key
+            check_setting(resolved, run_config)  # every file this case reads, before any model call
+        except AgoraBenchError as exc:
             pytest.fail(f"agorabench {resolved.key}: {exc}", pytrace=False)
+        try:
+            result = run_case(resolved, run_config)
+        except Exception as exc:
+            user = user_error_in(exc)  # caused by the user's inputs or environment: a sentence, no traceback
+            if user is None:
+                raise
+            pytest.fail(f"agorabench {resolved.key}: {user}", pytrace=False)
         self._request.config.hook.pytest_agorabench_case_result(result=result, setting=resolved, config=run_config)
         node = self._request.node
         node.stash[RESULT_KEY] = result
@@ -46,9 +55,13 @@ class AgoraBench:
         return result
 
     def check(self, setting: str | Setting, **overrides: Any) -> CaseResult:
-        """Run a case and apply the --min-pgr gate (what the suites/ tests do)."""
+        """Run a case, fail it closed when its judge left too many items without a usable judgment, and
+        apply the --min-pgr gate (what the suites/ tests do)."""
         result = self.case(setting, **overrides)
         resolved = setting if isinstance(setting, Setting) else get_setting(setting)
+        unusable = _too_few_judged(result, self.config.profile.max_unjudged_share)
+        if unusable:
+            pytest.fail(f"{resolved.key}: {unusable}", pytrace=False)
         threshold = self.config.threshold_for(resolved)
         if threshold is None:
             return result
@@ -68,6 +81,26 @@ class AgoraBench:
             what = "PGR" if gate == "point" else "PGR lower bound"
             pytest.fail(f"{resolved.key}: {what} {value:.2f} is below --min-pgr {threshold:g}. {figures}", pytrace=False)
         return result
+
+
+def _too_few_judged(result: CaseResult, max_share: float) -> str | None:
+    """Why the case's judged benchmarks do not count (items without a usable judgment for all three
+    models above ``max_share``), or None. Work that ran but did not count must not pass a gate."""
+    problems = []
+    for b in result.benchmarks:
+        if not b.judging:
+            continue
+        items, used = b.judging.get("items", b.items), b.judging.get("items_used", 0)
+        if items and (items - used) / items > max_share:
+            failed = ", ".join(f"{reason} {n}" for reason, n in b.judging.get("failed", {}).items()) or "none"
+            problems.append(
+                f"{b.name}: {items - used} of {items} items have no usable judgment for every model "
+                f"(more than {max_share:.0%}; judgments usable {b.judging.get('usable', 0)} of "
+                f"{b.judging.get('total', 0)}, failed: {failed}; judge {b.judging.get('judge')})"
+            )
+    if not problems:
+        return None
+    return "the judge's verdicts do not cover the benchmark: " + "; ".join(problems)
 
 
 def _fmt(value: float | None) -> str:

@@ -10,21 +10,23 @@ from pathlib import Path
 
 from pytest_agorabench.analysis.command import add_parser as add_analyze_parser
 from pytest_agorabench.errors import AgoraBenchError
-from pytest_agorabench.report.json_report import build_report, load_report
+from pytest_agorabench.report.json_report import (
+    build_report,
+    merge_reports,
+)
 from pytest_agorabench.report.terminal import summary_lines
-
-
-def _load_reports(paths: list[str]) -> list[dict]:
-    cases: list[dict] = []
-    for name in paths:
-        cases += load_report(name)["cases"]
-    return cases
 
 
 def cmd_report(args: argparse.Namespace) -> int:
     """Merge one or more JSON reports (e.g. from machines that split the cases with -k) and print them."""
-    cases = _load_reports(args.reports)
-    merged = build_report(cases, {"merged_from": args.reports})
+    reports = merge_reports(args.reports)
+    if reports.duplicates:  # the same report given twice: worth a word, not a failure
+        print(
+            f"note: {reports.duplicates} case(s) appeared in more than one report with the same content; "
+            "each is counted once",
+            file=sys.stderr,
+        )
+    merged = build_report(reports.cases, {"merged_from": args.reports})
     for line in summary_lines(merged["cases"], merged["summary"]):
         print(line)
     if args.output:
@@ -61,6 +63,12 @@ def cmd_cache(args: argparse.Namespace) -> int:
     journals = store.unfinished_journals()
     if journals:
         print(f"{len(journals)} unfinished stage journal(s): a rerun resumes them")
+    if args.verify:
+        bad = store.verify()
+        for stage, key, why in bad:
+            print(f"damaged: {stage}/{key}: {why} (a run that needs it recomputes it)")
+        print(f"verified every file: {len(bad)} damaged artifact(s)")
+        return 1 if bad else 0
     return 0
 
 
@@ -77,6 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("cache", help="show or clear the artifact store")
     p.add_argument("--store", default=".agorabench")
     p.add_argument("--clear", action="store_true")
+    p.add_argument("--verify", action="store_true", help="hash every file of every artifact against its manifest")
     p.set_defaults(fn=cmd_cache)
     args = parser.parse_args(argv)
     try:

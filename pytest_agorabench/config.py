@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import json
+import math
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,6 +57,9 @@ class Profile:
     judge_backoff_s: float = 2.0  # first wait after a rate limit or provider error; doubles per retry
     judge_timeout_s: float | None = 300.0  # per call; None leaves it to the provider
     judge_concurrency: int = 16
+    # A case fails closed when more of a judged benchmark's items than this share have no usable judgment
+    # for every model (the regression gate may refine it per run).
+    max_unjudged_share: float = 0.05
 
     def eval_tokens_for(self, domain: str) -> int:
         """New-token budget when evaluating the student on a benchmark of ``domain``."""
@@ -126,6 +132,8 @@ PROFILES: dict[str, Profile] = {
         judge_max_tokens=8,
         judge_backoff_s=0.0,  # an in-process judge has no rate limits to wait out
         judge_timeout_s=None,
+        # SmolLM2-135M as judge leaves many replies unparseable: smoke fails only when most items are unjudged.
+        max_unjudged_share=0.5,
     ),
 }
 
@@ -175,13 +183,22 @@ class RunConfig:
 @dataclass(frozen=True)
 class Option:
     """One run option: its command-line flag and its RunConfig / ``[tool.agorabench]`` key (dashes or
-    underscores in pyproject)."""
+    underscores in pyproject).
+
+    ``type`` int/float: a number (argparse converts the flag; pyproject must hold that TOML type); None: a
+    string, or on/off-or-boolean when ``switch``. ``what`` names the expected value in the error for an
+    empty string; ``at_least``/``at_most`` bound a number.
+    """
 
     flag: str
     key: str
     help: str
     type: type | None = None
     choices: tuple[str, ...] | None = None
+    what: str = "a value"
+    at_least: int | None = None
+    at_most: int | None = None
+    switch: bool = False
 
     def argparse(self) -> dict[str, Any]:
         out: dict[str, Any] = {"help": self.help}
@@ -194,26 +211,28 @@ class Option:
 
 # Every option, once: the plugin adds these flags and build_config reads these keys from pyproject.
 OPTIONS: tuple[Option, ...] = (
-    Option("--generator", "generator", "data-generating LM: an alias (gpt-4o, llama-3.1-70b, smollm2-135m, ...) or an inspect model string"),
-    Option("--student", "student", "student weights to fine-tune: tiny, smollm2-135m, a hub id or a local dir"),
-    Option("--reference", "reference", "reference S_ref: weights (hub id / dir) or 'gold' = the student trained on the seed data"),
-    Option("--judge", "judge", "judge LM (alias or inspect model string)"),
-    Option("--instances", "instances", "instances to generate per setting", type=int),
+    Option("--generator", "generator", "data-generating LM: an alias (gpt-4o, llama-3.1-70b, smollm2-135m, ...) or an inspect model string", what="a generator model"),
+    Option("--student", "student", "student weights to fine-tune: tiny, smollm2-135m, a hub id or a local dir", what="a student model"),
+    Option("--reference", "reference", "reference S_ref: weights (hub id / dir) or 'gold' = the student trained on the seed data", what="a reference (a model or 'gold')"),
+    Option("--judge", "judge", "judge LM (alias or inspect model string)", what="a judge model"),
+    Option("--instances", "instances", "instances to generate per setting", type=int, at_least=1),
     Option("--min-pgr", "min_pgr", "fail a case whose PGR is below this (per setting: [tool.agorabench.min_pgr_by_setting])", type=float),
-    Option("--agora-profile", "profile", "paper / quick / smoke (default: smoke)", choices=tuple(PROFILES)),
-    Option("--agora-json", "json", "write the JSON report here (default: <store>/report.json)"),
-    Option("--agora-store", "store", "artifact store directory (default: .agorabench in the rootdir)"),
-    Option("--agora-gate", "gate_on", "gate --min-pgr on the PGR point value or the 95%% CI lower bound", choices=tuple(GATES)),
-    Option("--agora-seed", "seed", "random seed (default 42)", type=int),
-    Option("--agora-demo-mix", "demo_mix", "instance-generation demonstrations: intended (2 seed + 1 generated) or official", choices=tuple(DEMO_MIXES)),
-    Option("--agora-seed-file", "seed_file", "a local seed file or folder (JSON/JSONL/Parquet with instruction, response)"),
-    Option("--agora-benchmark-dir", "benchmark_dir", "a folder of <benchmark>.jsonl/.parquet files in the hub format"),
-    Option("--agora-intrinsic", "intrinsic", "intrinsic metrics of the generated data (default: on)", choices=("on", "off")),
-    Option("--agora-prices", "prices_file", "a JSON/TOML price table: model = {input, output} USD per million tokens (over the aliases' prices)"),
+    Option("--agora-profile", "profile", "paper / quick / smoke (default: smoke)", choices=tuple(PROFILES), what="a profile"),
+    Option("--agora-json", "json", "write the JSON report here (default: <store>/report.json)", what="a report file"),
+    Option("--agora-store", "store", "artifact store directory (default: .agorabench in the rootdir)", what="a store directory"),
+    Option("--agora-gate", "gate_on", "gate --min-pgr on the PGR point value or the 95%% CI lower bound", choices=tuple(GATES), what="a gate"),
+    # numpy's seeding (bootstrap, win rates) takes 0 .. 2**32 - 1 and raises on anything else.
+    Option("--agora-seed", "seed", "random seed (default 42)", type=int, at_least=0, at_most=2**32 - 1),
+    Option("--agora-demo-mix", "demo_mix", "instance-generation demonstrations: intended (2 seed + 1 generated) or official", choices=tuple(DEMO_MIXES), what="a demo mix"),
+    Option("--agora-seed-file", "seed_file", "a local seed file or folder (JSON/JSONL/Parquet with instruction, response)", what="a seed file or folder"),
+    Option("--agora-benchmark-dir", "benchmark_dir", "a folder of <benchmark>.jsonl/.parquet files in the hub format", what="a benchmark folder"),
+    Option("--agora-intrinsic", "intrinsic", "intrinsic metrics of the generated data (default: on)", choices=("on", "off"), switch=True),
+    Option("--agora-prices", "prices_file", "a JSON/TOML price table: model = {input, output} USD per million tokens (over the aliases' prices)", what="a price file"),
     Option("--agora-budget", "budget_usd", "generation budget in USD per case: sizes the instances from a measured pilot (--instances then caps it)", type=float),
-    Option("--agora-prompts", "prompts", "meta-prompts: agorabench (default), unoptimized, json, or a folder of <domain>_<method>.txt prompt files"),
+    Option("--agora-prompts", "prompts", "meta-prompts: agorabench (default), unoptimized, json, or a folder of <domain>_<method>.txt prompt files", what="a prompt variant or folder"),
 )
 OPTION_KEYS = tuple(option.key for option in OPTIONS)
+OPTION_BY_KEY = {option.key: option for option in OPTIONS}
 
 
 def read_pyproject_table(rootdir: Path) -> dict[str, Any]:
@@ -239,14 +258,66 @@ def _check_model(kind: str, name: Any, weights: bool = False) -> str:
         raise ConfigError(f"--{kind}: {exc}") from exc
 
 
-def _number(kind: str, value: Any, cast: type, minimum: float | None = None) -> Any:
-    try:
-        out = cast(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"--{kind} must be a number, got {value!r}") from None
-    if minimum is not None and out < minimum:
-        raise ConfigError(f"--{kind} must be at least {minimum}, got {value!r}")
-    return out
+def _kind(value: Any) -> str:
+    """A TOML/Python value's type in words (bool first: it is a subclass of int)."""
+    for cls, name in ((bool, "a boolean"), (int, "an integer"), (float, "a float"), (str, "a string"),
+                      (dict, "a table"), (list, "an array")):
+        if isinstance(value, cls):
+            return name
+    return f"a {type(value).__name__}"
+
+
+def _toml(value: Any) -> str:
+    """The value as the user wrote it in pyproject.toml."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value)
+    return str(value)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _checked(option: Option, value: Any, source: str) -> Any:
+    """``value`` (not None) of ``option`` from ``source`` ("cli": argparse or a fixture override, or
+    "pyproject"), of the option's type: never coerced, since int(2.7) or float("10") would run something
+    the user did not write. Numbers must be finite and in the option's bounds; strings non-empty."""
+    if source == "cli":
+        label, got = option.flag, f"{value!r} ({_kind(value)})"
+        if isinstance(value, os.PathLike) and option.type is None:
+            value = os.fspath(value)  # a Path from agorabench.case(seed_file=Path(...))
+    else:
+        label, got = f"[tool.agorabench] {option.key} = {_toml(value)}", _kind(value)
+    if option.type is int:
+        expected, ok = "an integer", _is_number(value) and isinstance(value, int)
+    elif option.type is float:
+        expected, ok = "a number", _is_number(value)
+    elif option.switch:
+        expected, ok = "'on', 'off' or a boolean", isinstance(value, bool | str)
+    else:
+        expected, ok = "a string", isinstance(value, str)
+    if not ok:
+        hint = ""
+        if source == "pyproject" and expected == "a string" and _is_number(value):
+            hint = f' (quote it: {option.key} = "{value}")'
+        elif source == "pyproject" and isinstance(value, str):
+            hint = " (write it without quotes)"
+        raise ConfigError(f"{label}: expected {expected}, got {got}{hint}")
+    if isinstance(value, float) and not math.isfinite(value):
+        # nan compares false with everything (a gate that never fails), inf has no cost or size.
+        raise ConfigError(f"{label}: expected a finite number, got {value!r}")
+    if option.at_least is not None and value < option.at_least:
+        raise ConfigError(f"{label}: must be at least {option.at_least}, got {value!r}")
+    if option.at_most is not None and value > option.at_most:
+        raise ConfigError(f"{label}: must be at most {option.at_most}, got {value!r}")
+    if value == "" and not option.switch:
+        # An empty value would silently fall back to the profile's default (--judge= ran SmolLM2).
+        leave_out = "leave the option out" if source == "cli" else f"remove the {option.key} key"
+        name = option.flag if source == "cli" else f"[tool.agorabench] {option.key}"
+        raise ConfigError(f"{name} is empty: name {option.what} or {leave_out}")
+    return value
 
 
 def _choice(kind: str, value: Any, choices: tuple[str, ...] | list[str]) -> str:
@@ -264,9 +335,16 @@ def build_config(cli: dict[str, Any], pyproject: dict[str, Any], rootdir: Path) 
             f"{', '.join(sorted(TABLE_KEYS))}"
         )
 
+    # Every pyproject value is checked, even one the command line overrides: the file is wrong either way.
+    for key, value in pyproject.items():
+        if key in OPTION_BY_KEY:
+            _checked(OPTION_BY_KEY[key], value, "pyproject")
+
     def pick(key: str) -> Any:
         value = cli.get(key)
-        return value if value is not None else pyproject.get(key)
+        if value is not None:
+            return _checked(OPTION_BY_KEY[key], value, "cli")
+        return pyproject.get(key)
 
     profile_name = pick("profile") or DEFAULT_PROFILE
     profile = PROFILES.get(profile_name)
@@ -287,9 +365,9 @@ def build_config(cli: dict[str, Any], pyproject: dict[str, Any], rootdir: Path) 
         judge = _check_model("judge", judge)
 
     instances = pick("instances")
-    instances = _number("instances", profile.instances if instances is None else instances, int, 1)
+    instances = profile.instances if instances is None else instances
     min_pgr = pick("min_pgr")
-    min_pgr = None if min_pgr is None else _number("min-pgr", min_pgr, float)
+    min_pgr = None if min_pgr is None else float(min_pgr)
 
     by_setting_raw = pyproject.get("min_pgr_by_setting", {})
     if not isinstance(by_setting_raw, dict):
@@ -301,17 +379,26 @@ def build_config(cli: dict[str, Any], pyproject: dict[str, Any], rootdir: Path) 
             raise ConfigError(
                 f"min_pgr_by_setting: unknown setting {name!r}; valid: {', '.join(s.key for s in SETTINGS)}"
             )
-        by_setting[name.replace("-", "/", 1)] = _number(f"min-pgr for {name}", value, float)
+        if not _is_number(value) or not math.isfinite(value):
+            raise ConfigError(
+                f"[tool.agorabench.min_pgr_by_setting] {json.dumps(name)} = {_toml(value)}: expected a finite "
+                f"number, got {value if _is_number(value) else _kind(value)}"
+            )
+        by_setting[name.replace("-", "/", 1)] = float(value)
 
     store = Path(pick("store") or ".agorabench")
     if not store.is_absolute():
         store = rootdir / store
+    _check_writable_dir("--agora-store", store)
     json_path = pick("json")
     json_report = None
-    if json_path:
+    if json_path is not None:
         json_report = Path(json_path)
         if not json_report.is_absolute():
             json_report = rootdir / json_report
+        if json_report.is_dir():
+            raise ConfigError(f"--agora-json: {json_report} is a directory; name the report file to write")
+        _check_writable_dir("--agora-json", json_report.parent, json_report)
     seed_file = pick("seed_file")
     if seed_file is not None:
         seed_file = Path(seed_file)
@@ -332,7 +419,7 @@ def build_config(cli: dict[str, Any], pyproject: dict[str, Any], rootdir: Path) 
     budget_usd = pick("budget_usd")
     budget_cap = None
     if budget_usd is not None:
-        budget_usd = _number("agora-budget", budget_usd, float)
+        budget_usd = float(budget_usd)
         if not budget_usd > 0:
             raise ConfigError(f"--agora-budget must be a positive number of USD, got {budget_usd!r}")
         spec = priced_model(generator, prices)
@@ -357,7 +444,7 @@ def build_config(cli: dict[str, Any], pyproject: dict[str, Any], rootdir: Path) 
         gate_on=_choice("agora-gate", pick("gate_on") or "point", GATES),
         store_dir=store,
         json_report=json_report,
-        seed=_number("agora-seed", pick("seed") if pick("seed") is not None else 42, int),
+        seed=pick("seed") if pick("seed") is not None else 42,
         demo_mix=_choice("agora-demo-mix", pick("demo_mix") or "intended", DEMO_MIXES),
         seed_file=seed_file,
         benchmark_dir=benchmark_dir,
@@ -377,10 +464,8 @@ def _prompts(value: Any, rootdir: Path) -> str:
         load_folder,
     )
 
-    if value is None or value == "":
+    if value is None:
         return DEFAULT_VARIANT
-    if not isinstance(value, str):
-        raise ConfigError(f"--agora-prompts must be a variant name or a folder, got {value!r}")
     if value in VARIANTS:
         return value
     folder = Path(value).expanduser()
@@ -395,6 +480,22 @@ def _prompts(value: Any, rootdir: Path) -> str:
     except PromptFolderError as exc:
         raise ConfigError(f"--agora-prompts: {exc}") from None
     return str(folder)
+
+
+def _check_writable_dir(flag: str, directory: Path, target: Path | None = None) -> None:
+    """Fail at start-up, not after hours of generation and training, when the run could not write into
+    ``directory`` (``target``, the path the option names, is in it or is it): it must be a writable
+    directory, or be creatable under its nearest existing ancestor. Nothing is created here."""
+    target = target or directory
+    existing = directory
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise ConfigError(f"{flag}: cannot write {target}: {existing} is a file, not a directory; choose another path")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ConfigError(
+            f"{flag}: cannot write {target}: {existing} is not writable; choose a writable path or fix its permissions"
+        )
 
 
 def _switch(name: str, value: Any) -> bool:

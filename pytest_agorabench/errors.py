@@ -8,3 +8,22 @@ beside the code that raises it and its message says what to do.
 
 class AgoraBenchError(Exception):
     """A bad option, input file, model name, missing package or key, damaged store, ...: the user can fix it."""
+
+
+def user_error_in(exc: BaseException) -> AgoraBenchError | None:
+    """The AgoraBenchError behind ``exc``, if any: inspect and asyncio wrap errors raised inside a model call
+    (ExceptionGroup, ``raise ... from``), and the user should still read our sentence, not a traceback."""
+    seen: set[int] = set()
+    stack = [exc]
+    while stack:
+        current = stack.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, AgoraBenchError):
+            return current
+        stack.extend(getattr(current, "exceptions", ()) or ())
+        for linked in (current.__cause__, current.__context__):
+            if linked is not None:
+                stack.append(linked)
+    return None

@@ -45,7 +45,9 @@ class CaseResult:
     output_tokens: int
     cost_usd: float | None
     stage_seconds: dict[str, float] = field(default_factory=dict)
-    cached_stages: list[str] = field(default_factory=list)
+    cached_stages: list[str] = field(default_factory=list)  # served from the store, computed by an earlier run
+    shared_stages: list[str] = field(default_factory=list)  # computed by another worker while this one waited
+    store_notes: list[str] = field(default_factory=list)  # damaged artifacts found and recomputed
     artifacts: dict[str, str] = field(default_factory=dict)  # stage -> store key
     training: dict[str, Any] = field(default_factory=dict)
     judge: str | None = None  # the judge model, when a benchmark was judged

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from pytest_agorabench.config import RunConfig, build_config
+from pytest_agorabench.errors import AgoraBenchError
 from pytest_agorabench.report.json_report import build_report, write_report
 from pytest_agorabench.report.terminal import summary_lines
 
@@ -24,6 +25,7 @@ class AgoraSession:
         self.is_worker = is_worker
         self.cases: list[dict[str, Any]] = []
         self.report_path: Path | None = None
+        self._model_checks: dict[tuple[str, str | None], AgoraBenchError | None] = {}
 
     def with_overrides(self, **overrides: Any) -> RunConfig:
         """A RunConfig for one case with some options replaced, validated like the command line."""
@@ -33,6 +35,22 @@ class AgoraSession:
                 raise TypeError(f"unknown override {key!r}; valid: {', '.join(sorted(cli))}")
             cli[key] = value
         return build_config(cli, self.pyproject, self.rootdir)
+
+    def check_models(self, config: RunConfig) -> None:
+        """preflight.check_models once per process and per (generator, judge): the first case of a worker
+        pays for it (a one-token judge request at most), before any of its model calls; later cases reuse
+        the verdict. Only a run that holds cases pays, not every pytest run where the plugin is installed."""
+        from pytest_agorabench.preflight import check_models
+
+        key = (config.generator, config.judge)
+        if key not in self._model_checks:
+            try:
+                check_models(config)
+                self._model_checks[key] = None
+            except AgoraBenchError as exc:
+                self._model_checks[key] = exc
+        if self._model_checks[key] is not None:
+            raise self._model_checks[key]
 
     @pytest.hookimpl
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:

@@ -3,13 +3,15 @@
 Every stage writes one artifact: a directory named by the hash of all its inputs. Writes are atomic
 (build in a temp dir, then rename), a per-key file lock makes concurrent xdist workers compute a key
 once, and a journal (append-only JSONL, fsynced per row) lets a killed stage resume with no lost or
-duplicated rows. Layout under the root::
+duplicated rows. The manifest lists every file with its size and sha256 (inventory.py); an artifact that
+no longer matches it (truncated, torn, deleted) is never served: it is moved aside and recomputed. Layout under the root::
 
     artifacts/<stage>/<key[:2]>/<key>/   finished artifacts (manifest.json + the stage's files)
     journals/<stage>/<key>.jsonl         journals of stages still running (or killed): a rerun resumes them
     continuations/<stage>/<key>.json     which artifact carries a finished journal, so a larger request continues it
     locks/<name>-<key>.lock              cross-process locks
     tmp/<stage>-<key>-<pid>/             artifacts being built
+    damaged/<stage>-<key>-<time>/        artifacts that failed their check when served, kept for a look
     logs/<stage>/[<key>/]                inspect-ai eval logs
     judgments/                           the judgment cache of the judged benchmarks
     report.json                          the JSON report when no --agora-json is given
@@ -17,6 +19,7 @@ duplicated rows. Layout under the root::
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import platform
@@ -28,7 +31,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from filelock import FileLock
+from filelock import FileLock, Timeout
 
 from pytest_agorabench.files import (
     Journal,
@@ -38,6 +41,7 @@ from pytest_agorabench.files import (
     text_hash,
     write_json_atomic,
 )
+from pytest_agorabench.inventory import damage, inventory, legacy_damage
 
 __all__ = ["Artifact", "Store", "StoreError", "content_key", "package_versions"]
 
@@ -69,6 +73,8 @@ class Artifact:
     path: Path
     manifest: dict[str, Any]
     cached: bool  # True when served from the store without recomputation
+    waited: bool = False  # served after waiting for another process that was computing it
+    repaired: str | None = None  # recomputed because the stored copy was damaged: why
 
     def read_json(self, name: str) -> Any:
         return json.loads((self.path / name).read_text())
@@ -88,6 +94,19 @@ class Store:
     def __init__(self, root: str | os.PathLike[str]):
         self.root = Path(root).expanduser().resolve()
         self.root.mkdir(parents=True, exist_ok=True)
+        self._sweep_tmp()
+
+    def _sweep_tmp(self) -> None:
+        """Remove temp dirs no process is building: a killed build leaves one, and its key may never be
+        built again. A dir whose key's lock is free has no builder (the builder holds the lock throughout)."""
+        for tmp in (self.root / "tmp").glob("*-*-*"):
+            stage, key, _pid = tmp.name.rsplit("-", 2)
+            lock = self.lock(stage, key)
+            if _try_acquire(lock):
+                try:
+                    shutil.rmtree(tmp, ignore_errors=True)
+                finally:
+                    lock.release()
 
     # ------------------------------------------------------------------ the layout
 
@@ -149,11 +168,42 @@ class Store:
     # ------------------------------------------------------------------ artifacts
 
     def get(self, stage: str, key: str) -> Artifact | None:
+        """The artifact if it is stored and intact (see ``check``), else None."""
+        found, _ = self.check(stage, key)
+        return found
+
+    def check(self, stage: str, key: str) -> tuple[Artifact | None, str | None]:
+        """(the intact artifact, None), (None, why it is damaged), or (None, None) when it is not stored."""
         final = self.path(stage, key)
-        manifest = final / MANIFEST
-        if not manifest.exists():
-            return None
-        return Artifact(stage, key, final, json.loads(manifest.read_text()), cached=True)
+        manifest_path = final / MANIFEST
+        if not manifest_path.exists():
+            return None, None
+        try:
+            manifest = json.loads(manifest_path.read_text())
+            files = manifest.get("files") if isinstance(manifest, dict) else None
+        except (OSError, ValueError) as exc:
+            return None, f"{MANIFEST} cannot be read ({exc})"
+        if not isinstance(manifest, dict):
+            return None, f"{MANIFEST} is not a JSON object"
+        why = damage(final, files) if isinstance(files, dict) else legacy_damage(final)
+        if why is not None:
+            return None, why
+        return Artifact(stage, key, final, manifest, cached=True), None
+
+    def _set_aside(self, stage: str, key: str, why: str) -> Path:
+        """Move a damaged artifact out of the way (kept for a look, never served) and say where."""
+        aside = self.root / "damaged" / f"{stage}-{key}-{int(time.time())}"
+        aside.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(self.path(stage, key), aside)
+        (aside / "DAMAGED.txt").write_text(why + "\n")
+        return aside
+
+    def _clear_leftovers(self, stage: str, key: str) -> None:
+        """Under the key's lock: temp dirs and partial inspect logs of earlier builds of this key are stale
+        (their processes died; a live builder would hold the lock)."""
+        for tmp in (self.root / "tmp").glob(f"{stage}-{key}-*"):
+            shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(self.log_dir(stage, key), ignore_errors=True)
 
     def once(
         self,
@@ -173,12 +223,19 @@ class Store:
         existing = self.get(stage, key)
         if existing is not None:
             return existing
-        with self.lock(stage, key):
-            existing = self.get(stage, key)  # another worker may have finished while we waited
+        lock = self.lock(stage, key)
+        waited = not _try_acquire(lock)
+        if waited:
+            lock.acquire()  # another process is computing this key: its result is ours when it is done
+        try:
+            existing, why = self.check(stage, key)
             if existing is not None:
-                return existing
+                return dataclasses.replace(existing, waited=waited)
+            repaired = None
+            if why is not None:
+                repaired = f"{why}; recomputed (the damaged copy is in {self._set_aside(stage, key, why)})"
+            self._clear_leftovers(stage, key)
             tmp = self.root / "tmp" / f"{stage}-{key}-{os.getpid()}"
-            shutil.rmtree(tmp, ignore_errors=True)
             tmp.mkdir(parents=True)
             started = time.time()
             try:
@@ -187,7 +244,10 @@ class Store:
                     final = self._commit(stage, key, inputs, tmp, started, extra, journal or key)
             finally:
                 shutil.rmtree(tmp, ignore_errors=True)
-            return Artifact(stage, key, final, json.loads((final / MANIFEST).read_text()), cached=False)
+            manifest = json.loads((final / MANIFEST).read_text())
+            return Artifact(stage, key, final, manifest, cached=False, repaired=repaired)
+        finally:
+            lock.release()
 
     def _commit(
         self, stage: str, key: str, inputs: dict[str, Any], tmp: Path, started: float, extra: dict[str, Any],
@@ -205,6 +265,7 @@ class Store:
             "seconds": round(time.time() - started, 3),
             **extra,
         }
+        manifest["files"] = inventory(tmp, skip=(MANIFEST,))
         write_json_atomic(tmp / MANIFEST, manifest)
         final = self.path(stage, key)
         final.parent.mkdir(parents=True, exist_ok=True)
@@ -214,6 +275,22 @@ class Store:
         journal_path.unlink(missing_ok=True)  # its rows now live in the artifact
         return final
 
+    def verify(self) -> list[tuple[str, str, str]]:
+        """(stage, key, why) of every stored artifact that fails a full check (all files hashed)."""
+        bad = []
+        for manifest_path in sorted((self.root / "artifacts").glob(f"*/*/*/{MANIFEST}")):
+            final = manifest_path.parent
+            stage, key = final.parent.parent.name, final.name
+            try:
+                files = json.loads(manifest_path.read_text()).get("files")
+            except (OSError, ValueError, AttributeError) as exc:
+                bad.append((stage, key, f"{MANIFEST} cannot be read ({exc})"))
+                continue
+            why = damage(final, files, full=True) if isinstance(files, dict) else legacy_damage(final)
+            if why is not None:
+                bad.append((stage, key, why))
+        return bad
+
     def usage(self) -> list[StageUsage]:
         """Artifacts and bytes per stage, for ``agorabench cache``."""
         out = []
@@ -222,3 +299,11 @@ class Store:
             size = sum(f.stat().st_size for f in stage_dir.rglob("*") if f.is_file())
             out.append(StageUsage(stage_dir.name, count, size))
         return out
+
+
+def _try_acquire(lock: FileLock) -> bool:
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        return False
+    return True

@@ -11,10 +11,10 @@ from inspect_ai import Task
 from inspect_ai import eval as inspect_eval
 from inspect_ai.dataset import MemoryDataset, Sample
 from inspect_ai.scorer import Score, Target, accuracy, scorer, stderr
-from inspect_ai.solver import TaskState, generate, system_message
+from inspect_ai.solver import Generate, Solver, TaskState, solver, system_message
 
 from pytest_agorabench.evaluation.benchmarks import BenchmarkSpec
-from pytest_agorabench.evaluation.common import SCORERS, EvaluationError
+from pytest_agorabench.evaluation.common import SCORERS, EvaluationError, item_seed
 
 SCORER_NAME = "agora_answer"
 _ITEM_KEYS = ("id", "question")  # the rest of an item travels in sample metadata for the scorer
@@ -42,7 +42,19 @@ def agora_answer(scorer_key: str) -> Any:
     return score
 
 
-def build_task(spec: BenchmarkSpec, items: list[dict[str, Any]], system: str) -> Task:
+@solver(name="agora_item_seeded_generate")
+def item_seeded_generate(run_seed: int) -> Solver:
+    """generate() with a seed of each item's own (``common.item_seed``): a sampled answer depends on the
+    item, the run's seed and the weights, not on which requests the server batched it with or in what order
+    they ran (our provider and vllm both sample per request from the request's seed)."""
+
+    async def solve(state: TaskState, generate: Generate) -> TaskState:
+        return await generate(state, seed=item_seed(run_seed, state.sample_id))
+
+    return solve
+
+
+def build_task(spec: BenchmarkSpec, items: list[dict[str, Any]], system: str, seed: int) -> Task:
     samples = [
         Sample(
             id=str(item["id"]),
@@ -55,7 +67,7 @@ def build_task(spec: BenchmarkSpec, items: list[dict[str, Any]], system: str) ->
     return Task(
         name=f"agorabench_{spec.name}",
         dataset=MemoryDataset(samples, name=spec.name),
-        solver=[system_message(system), generate()],
+        solver=[system_message(system), item_seeded_generate(seed)],
         scorer=agora_answer(spec.scorer),
         sandbox=_code_sandbox() if spec.runs_code else None,
     )
@@ -107,7 +119,7 @@ def run_task(
 
 def run_answers(
     model: Any, name: str, items: list[dict[str, Any]], system: str, model_args: dict[str, Any], log_dir: Path,
-    config: dict[str, Any],
+    config: dict[str, Any], seed: int,
 ) -> tuple[dict[str, str], str]:
     """The model's answer to every item, by id, and the log's location. Raises EvaluationError when an
     item got no answer (the judge would have nothing to compare)."""
@@ -115,7 +127,7 @@ def run_answers(
     task = Task(
         name=f"agorabench_{name}_answers",
         dataset=MemoryDataset(samples, name=name),
-        solver=[system_message(system), generate()],
+        solver=[system_message(system), item_seeded_generate(seed)],
     )
     (log,) = inspect_eval(
         task, model=model, model_args=model_args, log_dir=str(log_dir), display="none", score=False, **config

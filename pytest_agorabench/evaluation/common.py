@@ -3,6 +3,7 @@ the error, the decoding of AGORABENCH.md section 4, and the registry of answer s
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -30,6 +31,14 @@ def decoding(temperature: float, max_tokens: int, max_connections: int | None = 
     if max_connections is not None:
         config["max_connections"] = max_connections
     return config
+
+
+def item_seed(run_seed: int, item_id: object) -> int:
+    """The sampling seed of one benchmark item: fixed by the run's seed and the item's id, the same on every
+    machine, so recomputing an evaluation gives the same answers (AGORABENCH.md section 4 samples at
+    temperature 0.2 for math)."""
+    digest = hashlib.sha256(f"agorabench-item:{run_seed}:{item_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") % (2**31 - 1)
 
 
 # A scorer maps (model output, item) to (score in [0, 1], extracted answer or None). It may be async

@@ -25,6 +25,7 @@ def evaluate(
     *,
     max_tokens: int,
     log_dir: Path,
+    seed: int = 42,
     temperature: float | None = None,
     model_args: dict[str, Any] | None = None,
     max_connections: int | None = None,
@@ -32,7 +33,8 @@ def evaluate(
     """Generate an answer for every item with ``model`` and score it.
 
     ``model`` is an inspect model string ("vllm/...", "agora/...", "mockllm/model") or an inspect ``Model``.
-    ``temperature`` defaults to the benchmark's (0.2 for math). Returns
+    ``temperature`` defaults to the benchmark's (0.2 for math); each item samples with its own seed derived
+    from ``seed`` and its id (``common.item_seed``), so a recomputation gives the same answers. Returns
     ``{"id", "score", "extracted", "output"}`` per item, in item order. The inspect log stays in ``log_dir``
     (open it with ``inspect view --log-dir <log_dir>``). Judged benchmarks go through ``answer_items``.
     """
@@ -50,7 +52,7 @@ def evaluate(
 
     log_dir = Path(log_dir)
     log_dir.mkdir(parents=True, exist_ok=True)
-    task = build_task(spec, items, SYSTEM_MESSAGE)
+    task = build_task(spec, items, SYSTEM_MESSAGE, seed)
     config = decoding(_temperature(spec, temperature), max_tokens, max_connections)
     try:
         samples, location = run_task(task, model, model_args or {}, log_dir, config)
@@ -77,18 +79,20 @@ def answer_items(
     *,
     max_tokens: int,
     log_dir: Path,
+    seed: int = 42,
     temperature: float | None = None,
     model_args: dict[str, Any] | None = None,
     max_connections: int | None = None,
 ) -> list[dict[str, str]]:
-    """``{"id", "output"}`` per item, in item order: the model's answers, decoded as in section 4."""
+    """``{"id", "output"}`` per item, in item order: the model's answers, decoded as in section 4 with each
+    item's own seed (as in ``evaluate``)."""
     from pytest_agorabench.evaluation._inspect_task import run_answers
 
     spec = get_benchmark(benchmark)
     _check_items(benchmark, items)
     config = decoding(_temperature(spec, temperature), max_tokens, max_connections)
     Path(log_dir).mkdir(parents=True, exist_ok=True)
-    answers, _ = run_answers(model, spec.name, items, SYSTEM_MESSAGE, model_args or {}, Path(log_dir), config)
+    answers, _ = run_answers(model, spec.name, items, SYSTEM_MESSAGE, model_args or {}, Path(log_dir), config, seed)
     return [{"id": str(item["id"]), "output": answers[str(item["id"])]} for item in items]
 
 

@@ -12,6 +12,8 @@ evaluation, intrinsic, metrics) take explicit arguments; only this package reads
 
 from __future__ import annotations
 
+import dataclasses
+
 from pytest_agorabench import curation
 from pytest_agorabench.config import RunConfig
 from pytest_agorabench.pipeline import evaluate, generate, intrinsic, train
@@ -68,10 +70,18 @@ def run_case(setting: Setting, config: RunConfig, store: Store | None = None) ->
         # the student is S_0 and its PGR is 0 by construction (the drops say why).
         student_model = base_model
         training = {"skipped": "no training rows: every generated instance was dropped"}
+    same_as_reference = None
     if config.reference == "gold":
         gold = train.train(store, base, curation.gold_set(seeds.rows), config, clock, "reference_training")
         models = Models(student_model, base_model, served(str(gold.path / "model"), config),
                         "measured (gold: the student trained on the seed data's own responses)")
+        if train_rows and trained.key == gold.key:
+            # Instance generation with no generated instance left trains on the seed rows alone: the student
+            # is the gold reference itself, and its PGR of 100 would hold by construction, not by the data.
+            same_as_reference = (
+                "the student's training set is the gold reference's (no generated instance survived), so the "
+                "student is the reference and its PGR of 100 holds by construction"
+            )
     else:
         models = Models(student_model, base_model, served(config.reference, config), f"measured ({config.reference})")
 
@@ -92,6 +102,10 @@ def run_case(setting: Setting, config: RunConfig, store: Store | None = None) ->
             aggregates={s.outcome.name: s.aggregate for s in scored if s.aggregate is not None},
         )
     outcomes = [s.outcome for s in scored]
+    if same_as_reference:
+        undefined = Estimate(None, None, None, same_as_reference, 0)
+        domain_estimate = undefined
+        outcomes = [dataclasses.replace(o, pgr=undefined) for o in outcomes]
     judged_outcomes = [s.outcome for s in judged]
     generator = priced_model(config.generator, config.prices)
     return CaseResult(
@@ -115,7 +129,9 @@ def run_case(setting: Setting, config: RunConfig, store: Store | None = None) ->
         output_tokens=summary["output_tokens"],
         cost_usd=generator.cost(summary["input_tokens"], summary["output_tokens"]),
         stage_seconds={k: round(v, 3) for k, v in clock.seconds.items()},
-        cached_stages=sorted(set(clock.cached)),
+        cached_stages=sorted(set(clock.cached) - set(clock.waited)),
+        shared_stages=sorted(set(clock.waited)),
+        store_notes=list(clock.notes),
         artifacts=dict(clock.keys),
         training=training,
         intrinsic=measured,

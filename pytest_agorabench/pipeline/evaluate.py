@@ -83,6 +83,7 @@ def evaluation_inputs(store: Store, model: str, benchmark: str, items: list[dict
         "benchmark": benchmark,
         "items": rows_hash(items),
         "max_tokens": config.profile.eval_tokens_for(get_benchmark(benchmark).domain),
+        "seed": config.seed,  # each item's sampling seed derives from it (evaluation/common.item_seed)
         **({"answers_only": True} if is_judged(benchmark) else {}),
     }
 
@@ -97,7 +98,10 @@ def evaluate(
         from pytest_agorabench.evaluation import answer_items, evaluate as score_items
 
         run = answer_items if is_judged(benchmark) else score_items
-        rows = run(model, benchmark, items, max_tokens=inputs["max_tokens"], log_dir=store.log_dir("evaluation", key))
+        rows = run(
+            model, benchmark, items, max_tokens=inputs["max_tokens"], seed=config.seed,
+            log_dir=store.log_dir("evaluation", key),
+        )
         write_jsonl(workdir / "scores.jsonl", rows)
         return {"items": len(rows)}
 

@@ -11,11 +11,12 @@ from dataclasses import dataclass, field
 from pytest_agorabench.store import Artifact, Store
 
 # Bump a stage's version when its code changes what it produces: old artifacts stop matching.
+# evaluation 2: every item samples with its own seed (evaluation/common.item_seed), keyed by the run's seed.
 STAGE_VERSIONS = {
     "student_init": 1,
     "generation": 1,
     "training": 1,
-    "evaluation": 1,
+    "evaluation": 2,
     "intrinsic": 1,
     "reward_init": 1,
 }
@@ -23,10 +24,13 @@ STAGE_VERSIONS = {
 
 @dataclass
 class Clock:
-    """Seconds per stage name, the names served from the store, and the artifact key of each."""
+    """Seconds per stage name, the names served from the store (from an earlier run, or from another worker
+    this run waited for), damaged artifacts recomputed, and the artifact key of each stage."""
 
     seconds: dict[str, float] = field(default_factory=dict)
     cached: list[str] = field(default_factory=list)
+    waited: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
     keys: dict[str, str] = field(default_factory=dict)
 
     @contextmanager
@@ -40,8 +44,12 @@ class Clock:
     def run(self, name: str, fn: Callable[[], Artifact]) -> Artifact:
         with self.timed(name):
             art = fn()
-        if art.cached:
+        if art.waited:
+            self.waited.append(name)
+        elif art.cached:
             self.cached.append(name)
+        if art.repaired:
+            self.notes.append(f"{name}: {art.repaired}")
         self.keys[name] = art.key
         return art
 

@@ -5,10 +5,13 @@ Model strings: ``agora/smollm2-135m`` (a named offline model, see local_models.p
 ``batch_wait_ms`` (5), ``device`` ("auto": cuda when available, else cpu).
 
 Concurrent ``generate`` calls on one event loop are grouped: the first request waits ``batch_wait_ms`` for
-others, then up to ``batch_size`` requests with identical sampling parameters run as one left-padded
-``model.generate`` in a worker thread; requests queued meanwhile form the next batch. A batch lasts until
+others, then up to ``batch_size`` requests with identical sampling parameters (the seed aside) run as one
+left-padded ``model.generate`` in a worker thread; requests queued meanwhile form the next batch. A batch lasts until
 its longest row ends (static batching). On CPU, decoding is bound by reading the weights once per step, so a
 batch of 8 costs little more than one request.
+
+Sampling gives each request its own random stream (``_sampling.py``): a request with a seed gets the same
+answer whatever else shares its batch, so results never depend on how requests happened to be grouped.
 
 Prompts use the tokenizer's chat template. Without one, the documented fallback is one line per message,
 ``"<role>: <text>\\n"``, followed by ``"assistant:"``. Tools are not supported and are ignored.
@@ -16,6 +19,7 @@ Prompts use the tokenizer's chat template. Without one, the documented fallback 
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from contextlib import contextmanager
@@ -26,6 +30,7 @@ from typing import Any, Iterator
 from inspect_ai.model import ChatMessage, GenerateConfig, ModelAPI, ModelCall, ModelOutput, ModelUsage
 
 from ._batcher import Batcher
+from ._sampling import RowSampler, fresh_seed
 from .local_models import resolve_local_model
 
 DEFAULT_MAX_TOKENS = 256
@@ -37,7 +42,8 @@ MAX_CONNECTIONS = 32  # must exceed batch_size or inspect never lets a full batc
 
 @dataclass(frozen=True)
 class SamplingParams:
-    """Generation parameters; requests batch together only when these are equal."""
+    """Generation parameters; requests batch together when these are equal apart from ``seed``, which is
+    each request's own (``batch_key``)."""
 
     do_sample: bool
     temperature: float | None
@@ -47,6 +53,10 @@ class SamplingParams:
     repetition_penalty: float
     seed: int | None
     stop_seqs: tuple[str, ...]
+
+    @property
+    def batch_key(self) -> SamplingParams:
+        return dataclasses.replace(self, seed=None)
 
     @classmethod
     def from_config(cls, config: GenerateConfig) -> SamplingParams:
@@ -131,29 +141,29 @@ class Engine:
             return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
 
     async def submit(self, prompt: str, params: SamplingParams, batch_size: int, wait_s: float) -> Completion:
-        return await self._batcher.submit(prompt, params, batch_size, wait_s)
+        seed = params.seed if params.seed is not None else fresh_seed()
+        return await self._batcher.submit((prompt, seed), params.batch_key, batch_size, wait_s)
 
     # -- the forward pass (worker thread) ----------------------------------------------------------
-    def run_batch(self, prompts: list[str], params: SamplingParams) -> list[Completion]:
+    def run_batch(self, requests: list[tuple[str, int]], params: SamplingParams) -> list[Completion]:
+        """One ``model.generate`` over ``(prompt, seed)`` requests; sampled rows draw from their own seed."""
         import torch
-        from transformers import GenerationConfig, StoppingCriteriaList
+        from transformers import GenerationConfig, LogitsProcessorList, StoppingCriteriaList
 
+        prompts = [prompt for prompt, _ in requests]
         tok = self.tokenizer
         gen_config = GenerationConfig(
             max_new_tokens=params.max_new_tokens,
-            do_sample=params.do_sample,
-            temperature=params.temperature,
-            top_p=params.top_p,
-            top_k=params.top_k,
+            do_sample=False,  # sampling, when asked for, is RowSampler's Gumbel-max: argmax picks the sample
             repetition_penalty=params.repetition_penalty,
             eos_token_id=self.eos_ids or None,
             pad_token_id=self.pad_id,
         )
-        rng_devices = [torch.device(self.device).index or 0] if self.device.startswith("cuda") else []
-        with self._model_lock, torch.no_grad(), torch.random.fork_rng(devices=rng_devices), _torch_threads(self.threads):
-            # fork_rng: a seed makes this batch reproducible without disturbing anyone else's RNG state.
-            if params.seed is not None:
-                torch.manual_seed(params.seed)
+        processors = LogitsProcessorList()
+        if params.do_sample:
+            seeds = [seed for _, seed in requests]
+            processors.append(RowSampler(seeds, params.temperature or 1.0, params.top_p, params.top_k, self.device))
+        with self._model_lock, torch.no_grad(), _torch_threads(self.threads):
             with self._tok_lock:
                 enc = tok(prompts, return_tensors="pt", padding=True, add_special_tokens=not self.has_template)
             enc = {k: v.to(self.device) for k, v in enc.items()}
@@ -161,7 +171,9 @@ class Engine:
             # Our own criterion: transformers' stop_strings support breaks on tokenizers that map its probe
             # text to <unk> (word-level vocabularies).
             stopping = StoppingCriteriaList([_StopStrings(self, params.stop_seqs, prompt_len)] if params.stop_seqs else [])
-            out = self.model.generate(**enc, generation_config=gen_config, stopping_criteria=stopping)
+            out = self.model.generate(
+                **enc, generation_config=gen_config, logits_processor=processors, stopping_criteria=stopping
+            )
             self.batch_sizes.append(len(prompts))
         input_counts = enc["attention_mask"].sum(dim=1).tolist()
         return [

@@ -57,9 +57,12 @@ def summary_lines(cases: list[dict[str, Any]], summary: dict[str, Any]) -> list[
     if undefined:
         lines += ["PGR undefined:", *undefined]
     score = summary["generator_score"]
-    lines.append(
-        f"generator score (mean PGR over {summary['cells_defined']} of {summary['cells']} cells): {_num(score)}"
-    )
+    if score is None and summary.get("generator_score_note"):
+        lines.append(f"generator score: {summary['generator_score_note']}")
+    else:
+        lines.append(
+            f"generator score (mean PGR over {summary['cells_defined']} of {summary['cells']} cells): {_num(score)}"
+        )
     if any(c.get("smoke") for c in cases):
         lines.append("smoke profile: tiny student on fixture items; these figures check the machinery, not a generator.")
     return lines

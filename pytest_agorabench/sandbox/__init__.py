@@ -11,15 +11,20 @@ Always, by the kernel or by the parent process (``local.py``, ``_guard.py``):
   ``timeout_scale()`` (``AGORABENCH_TIMEOUT_SCALE`` or a per-process calibration loop);
 - a private temporary directory as cwd, HOME and TMPDIR, removed afterwards; a minimal environment (no host
   variables, so no API keys); stdin empty;
-- a verdict that needs a per-run nonce printed after the program's last line: ``sys.exit(0)`` or
-  ``os._exit(0)`` before the tests never pass.
+- a verdict that needs the guard's marker with a per-run nonce, written only after the program's last line:
+  ``sys.exit(0)`` or ``os._exit(0)`` before the tests never pass, and an exit after the guard's ``STARTED``
+  line is the program's failure, never a sandbox error. The nonce stays secret as far as the audit hook
+  below holds (it is never in a variable the program can reach by walking frames; the hook refuses the
+  routes that read it anyway), see ``_guard.py``; the marker says the program reached its end, not that its
+  tests meant anything (code that subverts its own tests, e.g. an object equal to everything, passes).
 Where the machine allows it:
 - no network: a fresh network namespace (``unshare --net``, with ``--map-root-user`` for non-root users);
 - run as root: the program runs as uid 65534 when our interpreter is readable by it, so the kernel also
   refuses its writes outside the directory, its signals to our processes and its reads of our /proc entries.
 Best effort, inside the program's interpreter (an audit hook, not a security boundary): no new processes,
 no sockets, no ctypes, no signals to other processes, no writes or directory handles outside the directory,
-no reads of other processes' /proc entries, no raising of its own limits.
+no reads of other processes' /proc entries or of its own memory, no gc walks over all objects, no
+sub-interpreters, no symlinks and no chdir out of the directory, no raising of its own limits.
 
 Settings (environment variables): ``AGORABENCH_TIMEOUT_SCALE`` (time-limit factor),
 ``AGORABENCH_SANDBOX_WORKERS`` (programs at once; default: the usable CPUs), ``AGORABENCH_SANDBOX_NETNS=0``

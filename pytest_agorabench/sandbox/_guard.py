@@ -4,12 +4,27 @@
 
 Standard library only and self-contained: the same file is copied into a docker (or any inspect) sandbox.
 Beyond what the interpreter loads at start-up it imports only the small C modules resource and pwd (json,
-signal or traceback would cost more than a whole short program). Steps: read the run's nonce from stdin; apply the kernel resource limits to
+signal or traceback would cost more than a whole short program). Steps: apply the kernel resource limits to
 itself; drop root when it can do so safely; install an audit hook (a best-effort Python-level guard, see
-sandbox/__init__.py); compile and run the program with ``__name__`` not ``"__main__"``; only when it ran to
-its end, write ``AGORA-SANDBOX-FINISHED-<nonce>`` to the saved stdout and exit 0. Leaving early in any way
-(an exception, ``sys.exit``, ``os._exit``, a signal) never produces the marker, so it never counts as
-finishing.
+sandbox/__init__.py); read the run's nonce from stdin and write ``AGORA-SANDBOX-STARTED`` (setup is over:
+from here on an exit is the program's, never a sandbox error); run the program with ``__name__`` not
+``"__main__"``; only when it ran to its end, write ``AGORA-SANDBOX-FINISHED-<nonce>`` to the saved stdout
+and exit 0. Leaving early in any way (an exception, ``sys.exit``, ``os._exit``, a signal) never produces the
+marker, so it never counts as finishing.
+
+The program runs in this interpreter, so whatever it can reach it can use: the marker holds only while the
+nonce is out of its reach. The nonce is never bound to a name: main builds the marker as an argument of the
+call that runs after the program (arguments are evaluated left to right), so during the run it lives only
+on main's evaluation stack, which no frame attribute shows. Frames stay allowed (typing, logging and
+traceback need them, and signal handlers and ``f_back`` hand them out without an audit event): every frame
+route ends at main's locals, which hold no nonce, and after a failure the marker is gone before any of our
+code runs. What would read it anyway is refused by the hook: gc walks, /proc/self/mem (and the symlinks and
+chdir that could race the path check onto it) and sub-interpreters, which run without our hook. Not
+covered: a program that escapes the audit hook itself (it is not a security boundary) can read the marker,
+e.g. with native code it writes into its directory and imports, or with hand-made bytecode
+(``code.replace``, ``marshal``), which CPython does not check and which can read any memory; and tests that
+the program's own code subverts while running to its end (an object whose ``__eq__`` is always true,
+replaced builtins) pass: the marker says the program reached its last line, not that its tests meant anything.
 """
 
 import builtins
@@ -18,13 +33,19 @@ import resource
 import sys
 
 MARKER_PREFIX = "AGORA-SANDBOX-FINISHED-"
+STARTED = "AGORA-SANDBOX-STARTED"  # first on stdout once setup is over: later exits are the program's
 EXIT_SETUP = 3  # the guard itself could not start the program (bad config, unreadable program)
 
-# Imports that would hand the program a way around the hook: raw process spawning and C-level calls.
+# Imports that would hand the program a way around the hook: raw process spawning, C-level calls and
+# sub-interpreters (the event below refuses those however the module was loaded; this says it sooner).
 # _signal, posix and os are loaded at interpreter start, so an "import" event for them can only be a reload.
-_DENIED_IMPORTS = frozenset({"_posixsubprocess", "_ctypes", "ctypes", "cffi", "_signal", "posix", "os"})
+_DENIED_IMPORTS = frozenset(
+    {"_posixsubprocess", "_ctypes", "ctypes", "cffi", "_signal", "posix", "os", "_xxsubinterpreters", "_interpreters"}
+)
 ARGUMENTS = ("program", "cpu_seconds", "memory_bytes", "file_bytes", "open_files", "max_processes", "run_as_uid")
-# Events refused outright: new processes, network, leaving the limits, peeking at other processes' memory.
+# Events refused outright: new processes, network, leaving the limits, gc walks over every object (nothing
+# of ours, main's stack included, is the program's to find); sub-interpreters (they run without this hook);
+# symlinks (swapped while the open check runs, one could point it at /proc/self/mem).
 _DENIED_EVENTS = frozenset(
     {
         "os.fork",
@@ -41,6 +62,8 @@ _DENIED_EVENTS = frozenset(
         "gc.get_referrers",
         "gc.get_referents",
         "gc.get_objects",
+        "cpython.PyInterpreterState_New",
+        "os.symlink",
     }
 )
 _PATH_EVENTS = {  # event -> positions of the path arguments that must stay inside the working directory
@@ -48,8 +71,8 @@ _PATH_EVENTS = {  # event -> positions of the path arguments that must stay insi
     "os.rmdir": (0,),
     "os.mkdir": (0,),
     "os.rename": (0, 1),
-    "os.symlink": (1,),
-    "os.link": (1,),
+    "os.link": (0, 1),  # a link to an outside file (or symlink) would make it look inside
+    "os.chdir": (0,),  # relative paths are checked against the cwd: another thread must not move it mid-check
     "os.chmod": (0,),
     "os.chown": (0,),
     "os.truncate": (0,),
@@ -172,7 +195,8 @@ def _secret_reads(workdir):
             return True
         parts = real.split(os.sep)
         if len(parts) >= 3 and parts[1] == "proc":
-            return (parts[2].isdigit() and int(parts[2]) != os.getpid()) or parts[2] in ("kcore", "kmem", "mem")
+            other = parts[2].isdigit() and int(parts[2]) != os.getpid()
+            return other or parts[2] in ("kcore", "kmem") or parts[-1] == "mem"  # our own memory holds the marker
         if real.startswith("/dev/"):
             return real not in _OPEN_DEVICES and not real.startswith(("/dev/fd/", "/dev/std"))
         return protected_home and _under(real, [home]) and not _under(real, python_dirs)
@@ -228,6 +252,34 @@ def _report_exception(exc, errors):
     os.write(errors, text[-4000:].encode(errors="replace"))
 
 
+def _marker(report):
+    """Read the nonce from stdin (its only copy: the program gets /dev/null there), say that setup is over,
+    and return the finish marker. Our locals die with this call; main holds the result on its stack only."""
+    data = b""
+    try:
+        while not data.endswith(b"\n"):
+            chunk = os.read(0, 256)
+            if not chunk:
+                break
+            data += chunk
+        devnull = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(devnull, 0)
+        os.close(devnull)
+    except OSError as exc:
+        _fail(f"cannot read the nonce: {exc}")
+    nonce = data.strip()
+    if not nonce:
+        _fail("no nonce on stdin")
+    os.write(report, f"{STARTED}\n".encode())
+    return b"\n" + MARKER_PREFIX.encode() + nonce + b"\n"
+
+
+def _finish(report, marker, _program_result):
+    _flush_original_streams()
+    os.write(report, marker)
+    os._exit(0)  # no atexit handlers or lingering threads of the program run after the verdict
+
+
 def main():
     if len(sys.argv) != 1 + len(ARGUMENTS):
         _fail("usage: agora_guard.py " + " ".join(a.upper() for a in ARGUMENTS))
@@ -238,13 +290,6 @@ def main():
             source = handle.read()
     except (OSError, ValueError) as exc:
         _fail(f"cannot read the arguments or the program: {exc}")
-    nonce = sys.stdin.readline().strip()
-    if not nonce:
-        _fail("no nonce on stdin")
-    # The program gets an empty stdin, and no way to read the nonce again.
-    devnull = os.open(os.devnull, os.O_RDONLY)
-    os.dup2(devnull, 0)
-    os.close(devnull)
     workdir = os.path.realpath(os.getcwd())
     report = os.dup(1)  # the program may replace or close sys.stdout; the marker goes to this copy
     errors = os.dup(2)
@@ -259,14 +304,13 @@ def main():
     install_hook(workdir)
     namespace = {"__name__": "__agora_program__", "__builtins__": builtins}
     try:
-        exec(code, namespace)
+        # Python evaluates arguments left to right: the marker exists before exec starts the program, held
+        # by no name (see the module docstring), and _finish runs only when exec returned.
+        _finish(report, _marker(report), exec(code, namespace))
     except BaseException as exc:  # noqa: BLE001 - SystemExit too: leaving early is not finishing
         _flush_original_streams()
         _report_exception(exc, errors)
         os._exit(1)
-    _flush_original_streams()
-    os.write(report, f"\n{MARKER_PREFIX}{nonce}\n".encode())
-    os._exit(0)  # no atexit handlers or lingering threads of the program run after the verdict
 
 
 if __name__ == "__main__":

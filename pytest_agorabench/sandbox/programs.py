@@ -3,7 +3,8 @@
 The program and our guard (``_guard.py``) are written into the sandbox's directory, and the guard is run
 with the limits as arguments and a fresh nonce on stdin. The verdict is "passed" only when the command exited 0
 *and* printed the guard's marker with that nonce: the marker is written after the program's last line
-(our tests, appended to the code), so exiting early with status 0 cannot pass.
+(our tests, appended to the code), so exiting early with status 0 cannot pass. It is "error" (the sandbox
+failed, not the program) only when the guard never said ``STARTED``: after that, any exit is the program's.
 
 Where it runs: by default a private temporary directory on this machine through ``local.run_command``;
 given an inspect ``SandboxEnvironment`` (our ``agora`` one, or docker, ...) it goes through that.
@@ -23,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pytest_agorabench.errors import AgoraBenchError
-from pytest_agorabench.sandbox._guard import ARGUMENTS, EXIT_SETUP, MARKER_PREFIX
+from pytest_agorabench.sandbox._guard import ARGUMENTS, EXIT_SETUP, MARKER_PREFIX, STARTED
 from pytest_agorabench.sandbox.limits import Limits
 from pytest_agorabench.sandbox.local import CommandResult, remove_tree, run_command
 
@@ -66,7 +67,9 @@ def _tail_line(text: str) -> str:
 def verdict(result: CommandResult, nonce: str) -> ProgramResult:
     """Classify a finished run of the guard."""
     marker = f"{MARKER_PREFIX}{nonce}"
-    out = result.stdout.replace(f"\n{marker}\n", "").replace(marker, "")
+    started = result.stdout.startswith(f"{STARTED}\n")  # the guard's first write, before the program's
+    out = result.stdout[len(STARTED) + 1 :] if started else result.stdout
+    out = out.replace(f"\n{marker}\n", "").replace(marker, "")
     common = {"seconds": result.seconds, "stdout": out[-4000:], "stderr": result.stderr[-4000:]}
     if result.timed_out:
         return ProgramResult("timeout", "the wall-clock limit ran out", **common)
@@ -82,7 +85,7 @@ def verdict(result: CommandResult, nonce: str) -> ProgramResult:
             name = f"signal {-code}"
         why = " (its CPU limit)" if name == "SIGXCPU" else ""  # SIGKILL: the CPU hard limit, or itself
         return ProgramResult("crashed", f"killed by {name}{why}", **common)
-    if code == EXIT_SETUP or (code and result.stderr.startswith("unshare:")):
+    if not started and (code == EXIT_SETUP or (code and result.stderr.startswith("unshare:"))):
         # The sandbox, not the program, failed (e.g. no more network namespaces): not the program's fault.
         return ProgramResult("error", _tail_line(result.stderr) or "the sandbox guard failed", **common)
     if code == 0:

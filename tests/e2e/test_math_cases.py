@@ -81,6 +81,20 @@ def test_garbage_generator_output_is_counted_and_the_student_stays_untrained(pyt
     assert all(b["student"] == b["base"] for b in case["benchmarks"])
 
 
+def test_instance_generation_with_every_instance_dropped_reports_no_pgr_of_100(pytester, store_copy, tmp_path):
+    """IG trains on seed + generated rows; with none generated the student is the gold reference itself."""
+    report = tmp_path / "report.json"
+    result = run_suite(pytester, store_copy, f"--agora-json={report}", "-k", "instance_generation",
+                       generator="garbage")
+    result.assert_outcomes(passed=1)
+    (case,) = json.loads(report.read_text())["cases"]
+    assert case["instances_valid"] == 0
+    assert case["artifacts"]["training"] == case["artifacts"]["reference_training"]
+    assert case["pgr"]["point"] is None and "by construction" in case["pgr"]["undefined_reason"]
+    assert all(b["pgr"]["point"] is None for b in case["benchmarks"])
+    assert "generator score: not reported: only 0 of 1 cells" in result.stdout.str()
+
+
 def test_missing_seed_file_is_a_usage_error(pytester, tmp_path):
     result = run_suite(pytester, tmp_path / "store", f"--agora-seed-file={tmp_path / 'nope.jsonl'}")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
@@ -93,3 +107,71 @@ def test_unknown_generator_alias_is_a_usage_error(pytester, tmp_path):
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*unknown model alias 'llama-3.1-7b'*Did you mean*"])
     assert "Traceback" not in result.stderr.str()
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--judge=openai/gpt-4o-mini"], "*--judge openai/gpt-4o-mini: the openai provider needs the environment variable OPENAI_API_KEY*"),
+        (["--generator=opneai/gpt-4o"], "*--generator opneai/gpt-4o: no inspect provider is called 'opneai'; did you mean 'openai'?*"),
+        (["--generator=agora-script/missing_script.py:f"], "*missing_script.py does not exist*"),
+        (["--agora-benchmark-dir=only_gsm8k"], "*holds no math.jsonl*"),
+    ],
+    ids=["judge-without-key", "unknown-provider", "missing-script", "missing-benchmark-file"],
+)
+def test_what_cannot_work_fails_before_any_model_call(pytester, tmp_path, args, message):
+    """Each case fails at once with the cause in one sentence: nothing is generated, trained or judged."""
+    pytester._monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    (pytester.path / "only_gsm8k").mkdir()
+    (pytester.path / "only_gsm8k" / "gsm8k.jsonl").write_text(json.dumps({"question": "1+1?", "answer": "#### 2"}) + "\n")
+    store = tmp_path / "store"
+    result = run_suite(pytester, store, "-k", "response_generation", *args)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines([message])
+    assert "Traceback" not in result.stdout.str() + result.stderr.str()
+    assert not (store / "artifacts").exists()  # failed before the first stage
+
+
+def test_a_damaged_store_is_repaired_and_gives_the_same_figures(math_run, tmp_path):
+    """Truncate one file in every kind of artifact (rows, weights, scores, metrics, manifests): the rerun
+    recomputes exactly the damaged artifacts, says so, and reports the figures of the undamaged run."""
+    import shutil
+    import subprocess
+
+    store = tmp_path / "store"
+    shutil.copytree(math_run["store"], store)
+    first = {c["setting"]: c for c in json.loads(math_run["report"].read_text())["cases"]}
+    case = first["math/response_generation"]
+    artifacts = case["artifacts"]
+
+    def artifact(stage, key):
+        return store / "artifacts" / stage / key[:2] / key
+
+    targets = [
+        artifact("generation", artifacts["generation"]) / "rows.jsonl",
+        artifact("training", artifacts["training"]) / "model" / "model.safetensors",
+        artifact("evaluation", artifacts["evaluation"]) / "scores.jsonl",
+        artifact("intrinsic", artifacts["intrinsic"]) / "intrinsic.json",
+        artifact("training", artifacts["reference_training"]) / "manifest.json",
+    ]
+    for path in targets:
+        data = path.read_bytes()
+        path.write_bytes(data[: len(data) // 2])
+
+    report = tmp_path / "again.json"
+    cmd = [
+        f"--agora-store={store}" if c.startswith("--agora-store=") else
+        f"--agora-json={report}" if c.startswith("--agora-json=") else c
+        for c in math_run["cmd"]
+    ]
+    proc = subprocess.run(cmd, cwd=math_run["inner"], capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    again = {c["setting"]: c for c in json.loads(report.read_text())["cases"]}
+    for key, case_again in again.items():
+        assert case_again["pgr"] == first[key]["pgr"], key
+        assert case_again["benchmarks"] == first[key]["benchmarks"], key
+        assert case_again["intrinsic"]["metrics"] == first[key]["intrinsic"]["metrics"], key
+    notes = " ".join(n for c in again.values() for n in c["store_notes"])
+    for part in ("rows.jsonl", "model.safetensors", "scores.jsonl", "intrinsic.json", "manifest.json"):
+        assert part in notes, (part, notes)
+    assert len(list((store / "damaged").iterdir())) == len(targets)

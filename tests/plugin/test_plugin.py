@@ -43,7 +43,10 @@ def canned_run_case(setting, config, store=None):
 
 @pytest.fixture(autouse=True)
 def _canned(monkeypatch):
+    import pytest_agorabench.preflight as preflight
+
     monkeypatch.setattr(pipeline, "run_case", canned_run_case)
+    monkeypatch.setattr(preflight, "model_problem", lambda model, cheap_call=False: None)  # no model is called
 '''
 
 

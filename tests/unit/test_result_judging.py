@@ -98,3 +98,14 @@ def test_a_judged_case_without_judge_stops_before_any_work(tmp_path: Path):
     with pytest.raises(JudgeMissing):
         run_case(get_setting("instruction_following/response_generation"), config, store)
     assert not (store.root / "artifacts").exists()
+
+
+def test_a_case_whose_judge_left_items_unjudged_fails_closed():
+    from pytest_agorabench.api import _too_few_judged
+
+    result = case()  # arena_hard: 17 of 20 items judged for every model, 3 left out (15 %)
+    why = _too_few_judged(result, 0.05)
+    assert why.startswith("the judge's verdicts do not cover the benchmark: arena_hard: 3 of 20 items")
+    assert "judgments usable 100 of 120" in why and "unparseable 15" in why
+    assert _too_few_judged(result, 0.5) is None  # smoke's 135M judge: only most items unjudged fails
+    assert PROFILES["paper"].max_unjudged_share == 0.05 and PROFILES["smoke"].max_unjudged_share == 0.5

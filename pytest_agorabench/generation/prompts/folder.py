@@ -7,11 +7,25 @@ optional ``system.txt`` replacing the system message. Placeholders: instance gen
 ``<output>``. The model's output is parsed like the default prompts' (INPUT:/OUTPUT:/[END], or
 Revised Question:/Revised Answer:), which is the layout the official prompts ask for.
 
-Every file is checked when the folder is loaded, so a typo fails the run before any model is called.
+Every file is checked when the folder is loaded, so a typo fails the run before any model is called:
+
+* Misspelled placeholders. Prompt text may hold other angle-bracket text (``<b>``, ``<code>``,
+  ``vector<int>``, ``<answer>``), so only tokens that look like ours are checked: a ``<name>`` of
+  letters, digits, ``_`` or ``-`` (any case) that is not a placeholder spelled exactly, and either starts
+  with a stem of ours (``input``, ``output``, ``first``, ``theme``; any case) or is close to one of ours
+  (difflib ratio >= 0.8: ``<imput>``, ``<ouput2>``). Such a token would reach the model literally, so it is
+  an error naming the closest placeholder valid in that file. The price is that ``<output_format>`` or
+  ``<firstname>`` cannot be used as literal text in a prompt file.
+* JSON-formatted prompts (the official data-agora JSON files): a placeholder inside a JSON string
+  template (``"instruction": "<input1>"``, ``["<input1>", ...]``) is refused, since demonstrations are
+  inserted as raw text (an unescaped quote or newline breaks the JSON) and the answer is parsed as
+  INPUT:/OUTPUT:, so every answer would be dropped. Our own JSON variant (``--agora-prompts=json``)
+  escapes the demonstrations and parses JSON answers.
 """
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -25,6 +39,15 @@ SYSTEM_FILE = "system.txt"
 # The official placeholder family; a bare <input>/<output> belongs to it only in RG/QE files.
 PLACEHOLDER = re.compile(r"<(input\d+|output\d+|input_theme|first_word|input|output)>")
 
+# Anything shaped like a placeholder; check_template decides which of these are would-be placeholders.
+TOKEN = re.compile(r"<([A-Za-z][A-Za-z0-9_-]*)>")
+_FAMILY_RE = r"(?:input\d*|output\d*|input_theme|first_word)"
+# A placeholder inside a quoted JSON value ("key": "..<input1>..") or first array element (["<input1>").
+# Plain prose that merely quotes a placeholder (begin with "<first_word>") has neither shape.
+JSON_TEMPLATE = re.compile(rf'"[^"<>\n]*"\s*:\s*"[^"\n]*<{_FAMILY_RE}>|\[\s*"[^"\n]*<{_FAMILY_RE}>')
+STEMS = ("input", "output", "first", "theme")
+CLOSE = 0.8  # difflib ratio: catches one-letter slips in <input1> (0.83) yet leaves <int> (0.75) alone
+
 _DEMO_SLOTS = tuple(f"{side}{k}" for k in range(1, NUM_DEMOS + 1) for side in ("input", "output"))
 REQUIRED: dict[Method, frozenset[str]] = {
     Method.INSTANCE_GENERATION: frozenset(_DEMO_SLOTS),
@@ -36,6 +59,7 @@ ALLOWED: dict[Method, frozenset[str]] = {
     Method.RESPONSE_GENERATION: frozenset({"input"}),
     Method.QUALITY_ENHANCEMENT: frozenset({"input", "output"}),
 }
+FAMILY = frozenset().union(*ALLOWED.values())
 
 
 class PromptFolderError(AgoraBenchError, ValueError):
@@ -62,7 +86,51 @@ class PromptFolder:
             ) from None
 
 
+def valid_placeholders(setting: Setting) -> frozenset[str]:
+    """The placeholders a file of ``setting`` may use (``<first_word>`` only in instruction following)."""
+    allowed = ALLOWED[setting.method]
+    if setting.domain.value != "instruction_following":
+        allowed = allowed - {"first_word"}
+    return allowed
+
+
+def _looks_like_placeholder(name: str) -> bool:
+    lowered = name.lower()
+    return lowered.startswith(STEMS) or bool(difflib.get_close_matches(lowered, FAMILY, n=1, cutoff=CLOSE))
+
+
+def _check_json_template(text: str, where: str) -> None:
+    match = JSON_TEMPLATE.search(text)
+    if match is None:
+        return
+    placeholder = PLACEHOLDER.search(match.group(0))
+    assert placeholder is not None  # JSON_TEMPLATE only matches around one
+    raise PromptFolderError(
+        f"{where}: a JSON-formatted prompt ({placeholder.group(0)} sits inside a JSON string template) cannot "
+        "work in a prompt folder: demonstrations are inserted as raw text, which breaks the JSON, and the "
+        "answer is parsed as INPUT:/OUTPUT:, so every answer would be dropped; use --agora-prompts=json "
+        "(our JSON variant) or rewrite the file as plain text asking for INPUT:/OUTPUT:/[END]"
+    )
+
+
+def _check_typos(text: str, setting: Setting, where: str) -> None:
+    valid = sorted(valid_placeholders(setting))
+    for match in TOKEN.finditer(text):
+        # Exact placeholders (even <input4>) are judged by check_template's unknown/missing checks.
+        if PLACEHOLDER.fullmatch(match.group(0)) or not _looks_like_placeholder(match.group(1)):
+            continue
+        closest = difflib.get_close_matches(match.group(1).lower(), valid, n=1, cutoff=0.0)[0]
+        raise PromptFolderError(
+            f"{where}: {match.group(0)} is not a placeholder, so it would reach the model literally; "
+            f"did you mean <{closest}>? (valid in this file: {', '.join(f'<{v}>' for v in valid)})"
+        )
+
+
 def check_template(text: str, setting: Setting, where: str) -> None:
+    # JSON first: such a file may pass every placeholder check and still be unusable.
+    _check_json_template(text, where)
+    # Typos before "missing": <inptu1> explains why <input1> is missing.
+    _check_typos(text, setting, where)
     used = {m.group(1) for m in PLACEHOLDER.finditer(text)}
     method = setting.method
     if method is Method.INSTANCE_GENERATION:

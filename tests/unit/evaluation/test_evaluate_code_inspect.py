@@ -64,9 +64,9 @@ def test_code_tasks_declare_the_chosen_sandbox(monkeypatch):
 
     items = load_items("humaneval", limit=1)
     monkeypatch.delenv("AGORABENCH_SANDBOX", raising=False)
-    assert build_task(get_benchmark("humaneval"), items, "sys").sandbox.type == "agora"
+    assert build_task(get_benchmark("humaneval"), items, "sys", 42).sandbox.type == "agora"
     monkeypatch.setenv("AGORABENCH_SANDBOX", "docker:compose.yaml")
-    spec = build_task(get_benchmark("humaneval"), items, "sys").sandbox
+    spec = build_task(get_benchmark("humaneval"), items, "sys", 42).sandbox
     assert (spec.type, spec.config) == ("docker", "compose.yaml")
     # Math tasks run no code and get no sandbox.
-    assert build_task(get_benchmark("gsm8k"), load_items("gsm8k", limit=1), "sys").sandbox is None
+    assert build_task(get_benchmark("gsm8k"), load_items("gsm8k", limit=1), "sys", 42).sandbox is None

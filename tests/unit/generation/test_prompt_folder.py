@@ -7,7 +7,11 @@ import pytest
 
 from pytest_agorabench.generation.meta_prompts import meta_prompts
 from pytest_agorabench.generation.prompts import SYSTEM_MESSAGE
-from pytest_agorabench.generation.prompts.folder import PromptFolderError, fill, load_folder
+from pytest_agorabench.generation.prompts.folder import (
+    PromptFolderError,
+    fill,
+    load_folder,
+)
 from pytest_agorabench.settings import SETTINGS, get_setting
 
 EXAMPLE = Path(__file__).parents[3] / "fixtures" / "prompts" / "placeholder_format"
@@ -107,3 +111,61 @@ def test_fingerprint_follows_the_text_not_the_path(folder, tmp_path):
     assert edited != meta_prompts("agorabench").fingerprint(setting)
     (folder / "system.txt").write_text("Another system line.")
     assert meta_prompts(folder).fingerprint(setting) != edited
+
+
+IG_DEMOS = "".join(f"INPUT: <input{k}>\nOUTPUT: <output{k}>\n[END]\n" for k in range(1, 4))
+
+
+@pytest.mark.parametrize(
+    "name, text, token, closest",
+    [
+        ("instruction_following_instance_generation.txt", IG_DEMOS + "Theme: <input_thme>.", "<input_thme>", "<input_theme>"),
+        ("instruction_following_instance_generation.txt", IG_DEMOS + "Start with <First_Word>.", "<First_Word>", "<first_word>"),
+        ("math_instance_generation.txt", IG_DEMOS.replace("<output2>", "<ouput2>"), "<ouput2>", "<output2>"),
+        ("math_response_generation.txt", "Solve: <inputs>\nOUTPUT:", "<inputs>", "<input>"),
+        ("code_quality_enhancement.txt", "<input>\n<output_text>", "<output_text>", "<output>"),
+    ],
+)
+def test_a_misspelled_placeholder_names_the_file_token_and_closest(folder, name, text, token, closest):
+    (folder / name).write_text(text)
+    with pytest.raises(PromptFolderError) as err:
+        load_folder(folder)
+    message = str(err.value)
+    assert name in message and f"{token} is not a placeholder" in message and f"did you mean {closest}?" in message
+
+
+def test_other_angle_bracket_text_is_prompt_text(folder):
+    # HTML tags, C++ templates and answer tags are not shaped like our placeholders: they reach the model.
+    text = IG_DEMOS + "Use <b>bold</b>, <br>, <code>x</code>, std::vector<int> or <answer>; theme <input_theme>."
+    (folder / "math_instance_generation.txt").write_text(text)
+    filled = meta_prompts(folder).build(get_setting("math/instance_generation"), demos=DEMOS, theme="sets")
+    assert "<b>bold</b>, <br>, <code>x</code>, std::vector<int> or <answer>; theme sets." in filled
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # Our own fixtures in the shape of a JSON-answer prompt: demonstrations as quoted JSON values.
+        'Answer with one JSON object.\n' + "".join(
+            f'{{"instruction": "<input{k}>", "response": "<output{k}>"}}\n' for k in range(1, 4)
+        ),
+        (
+            'Reply as a JSON list like the examples: ["<input1>", "<output1>"] ["<input2>", "<output2>"] '
+            '["<input3>", "<output3>"]'
+        ),
+    ],
+)
+def test_a_json_formatted_prompt_file_is_refused_with_what_to_do(folder, text):
+    (folder / "code_instance_generation.txt").write_text(text)
+    with pytest.raises(PromptFolderError, match="JSON-formatted prompt") as err:
+        load_folder(folder)
+    message = str(err.value)
+    assert "code_instance_generation.txt" in message and "<input1>" in message
+    assert "--agora-prompts=json" in message and "plain text" in message
+
+
+def test_a_quoted_placeholder_in_prose_is_not_json(folder):
+    # The shipped instruction-following file says: begin with "<first_word>"; that must stay accepted.
+    text = IG_DEMOS + 'About "<input_theme>". Begin with "<first_word>": keep it short.'
+    (folder / "instruction_following_instance_generation.txt").write_text(text)
+    load_folder(folder)

@@ -155,3 +155,47 @@ def test_unknown_model_args_are_rejected(tiny_dir):
 def test_unknown_local_model_is_a_clear_error():
     with pytest.raises(LocalModelError, match="smollm2-135m"):
         get_model("agora/smollm3", memoize=False)
+
+
+def test_a_seeded_request_gets_the_same_sample_in_any_batch(tiny_dir):
+    """Each row draws from its own seed: who else shares the batch cannot change a seeded answer."""
+    model = _model(tiny_dir, batch_size=8, batch_wait_ms=200)
+    engine = model.api.engine
+    sampled = GenerateConfig(temperature=1.0, top_p=0.95, max_tokens=16)
+
+    def batch(prompts_and_seeds):
+        async def run():
+            return await asyncio.gather(
+                *(model.generate(p, config=sampled.merge(GenerateConfig(seed=s))) for p, s in prompts_and_seeds)
+            )
+
+        before = len(engine.batch_sizes)
+        outs = asyncio.run(run())
+        assert engine.batch_sizes[before:] == [len(prompts_and_seeds)]  # one shared forward batch
+        return [o.completion for o in outs]
+
+    alone = batch([("a red fox", 11)])[0]
+    mixed = batch([("the longest prompt of the batch by far, so padding moves", 5), ("a red fox", 11), ("x", 3)])
+    other = batch([("a red fox", 11), ("a red fox", 12)])
+    assert mixed[1] == alone and other[0] == alone
+    # The seed does matter: the same prompt with other seeds gives other samples.
+    assert len({alone, other[1], *batch([("a red fox", s) for s in range(20, 24)])}) > 1
+
+
+def test_row_sampler_draws_from_the_warped_distribution():
+    """Gumbel-max over temperature / top-k / top-p warped logits: tokens outside the nucleus never appear
+    and the frequencies follow the softmax."""
+    import torch
+
+    from pytest_agorabench.providers._sampling import RowSampler
+
+    logits = torch.log(torch.tensor([[0.5, 0.3, 0.15, 0.05]]))
+    counts = torch.zeros(4)
+    for seed in range(2000):
+        sampler = RowSampler([seed], temperature=1.0, top_p=0.8, top_k=None, device="cpu")
+        counts[int(sampler(None, logits.clone()).argmax())] += 1
+    # top_p 0.8 keeps {0.5, 0.3}: renormalised 0.625 / 0.375
+    assert counts[2] == counts[3] == 0
+    assert abs(counts[0] / 2000 - 0.625) < 0.04
+    top1 = RowSampler([0], temperature=1.0, top_p=None, top_k=1, device="cpu")
+    assert int(top1(None, logits.clone()).argmax()) == 0

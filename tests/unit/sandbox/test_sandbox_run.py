@@ -108,6 +108,9 @@ def test_file_size_limit(run_program):
         (CommandResult(-9, "", "", False, False, 0.1), "crashed"),
         (CommandResult(3, "", "agora-sandbox: cannot read\n", False, False, 0.1), "error"),
         (CommandResult(1, "", "unshare: unshare failed: No space left on device\n", False, False, 0.1), "error"),
+        # After the guard's STARTED line an exit is the program's, whatever it looks like.
+        (CommandResult(3, "AGORA-SANDBOX-STARTED\n", "agora-sandbox: no nonce\n", False, False, 0.1), "failed"),
+        (CommandResult(1, "AGORA-SANDBOX-STARTED\n", "unshare: unshare failed\n", False, False, 0.1), "failed"),
         (CommandResult(None, "", "", True, False, 5.0), "timeout"),
         (CommandResult(None, "AGORA-SANDBOX-FINISHED-abc", "", False, True, 0.1), "output_limit"),
     ],
