@@ -1,0 +1,124 @@
+"""The three profiles (AGORABENCH.md and ARCHITECTURE.md "Profiles"): paper, quick and smoke, as data.
+
+A profile fixes everything a run does not take as an option: the student and reference defaults, data
+sources and limits, token budgets, the training recipe, bootstrap resamples, serving, and the judge's
+retry policy. ``config.build_config`` picks one and lays the options over it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pytest_agorabench.models import SMOLLM2, TINY_STUDENT
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    description: str
+    generator: str | None  # None: the user must name one
+    student: str
+    reference: str  # a model, or "gold" (the student trained on the seed data's own responses)
+    judge: str | None
+    instances: int
+    data_source: str  # "fixture": our offline items; "hub": the paper's datasets
+    seed_limit: int | None  # cap on seed rows read (None: all)
+    benchmark_limit: int | None  # cap on items per benchmark (None: all)
+    math_benchmark: str  # "math" (5,000 test) or "math500"
+    generation_max_tokens: int
+    max_attempts: int
+    eval_max_tokens: int
+    recipe: str  # training recipe name in training/recipes.py
+    bootstrap_resamples: int
+    generation_concurrency: int
+    serving: str  # how students are served for evaluation: "agora" (in-process, CPU) or "vllm"
+    is_smoke: bool = False
+    # Per-domain overrides of eval_max_tokens, as (domain, tokens) pairs: a function needs more than a number.
+    eval_max_tokens_by_domain: tuple[tuple[str, int], ...] = ()
+    # The pairwise judge of the instruction-following benchmarks (evaluation/judge_runner.py).
+    judge_max_tokens: int = 1024
+    judge_max_attempts: int = 3  # calls per judgment while the judge fails transiently (rate limit, timeout)
+    judge_backoff_s: float = 2.0  # first wait after a rate limit or provider error; doubles per retry
+    judge_timeout_s: float | None = 300.0  # per call; None leaves it to the provider
+    judge_concurrency: int = 16
+    # A case fails closed when more of a judged benchmark's items than this share have no usable judgment
+    # for every model (the regression gate may refine it per run).
+    max_unjudged_share: float = 0.05
+
+    def eval_tokens_for(self, domain: str) -> int:
+        """New-token budget when evaluating the student on a benchmark of ``domain``."""
+        return dict(self.eval_max_tokens_by_domain).get(domain, self.eval_max_tokens)
+
+
+PROFILES: dict[str, Profile] = {
+    "paper": Profile(
+        name="paper",
+        description="The protocol of AGORABENCH.md: 10K instances, Llama-3.1-8B student, full benchmarks. GPUs + hub.",
+        generator=None,
+        student="meta-llama/Llama-3.1-8B",
+        reference="meta-llama/Llama-3.1-8B-Instruct",
+        judge="openai/gpt-4o-2024-08-06",
+        instances=10_000,
+        data_source="hub",
+        seed_limit=None,
+        benchmark_limit=None,
+        math_benchmark="math",
+        generation_max_tokens=4096,
+        max_attempts=10,
+        eval_max_tokens=1024,
+        recipe="paper",
+        bootstrap_resamples=10_000,
+        generation_concurrency=64,
+        serving="vllm",
+    ),
+    "quick": Profile(
+        name="quick",
+        description="A cheap GPU gate: 1K instances, a 0.5B student with LoRA, benchmark subsets, MATH-500.",
+        generator=None,
+        student="Qwen/Qwen2.5-0.5B",
+        reference="gold",
+        judge="openai/gpt-4o-mini-2024-07-18",
+        instances=1_000,
+        data_source="hub",
+        seed_limit=2_000,
+        benchmark_limit=300,
+        math_benchmark="math500",
+        generation_max_tokens=2048,
+        max_attempts=10,
+        eval_max_tokens=768,
+        recipe="quick",
+        bootstrap_resamples=5_000,
+        generation_concurrency=32,
+        serving="vllm",
+    ),
+    "smoke": Profile(
+        name="smoke",
+        description="CPU, offline: SmolLM2-135M generator, tiny student, our fixture seeds and items. Minutes.",
+        generator=SMOLLM2,
+        student=TINY_STUDENT,
+        reference="gold",
+        judge=SMOLLM2,
+        instances=4,
+        data_source="fixture",
+        seed_limit=None,
+        benchmark_limit=None,
+        math_benchmark="math",
+        generation_max_tokens=512,  # at 256 SmolLM2 truncated every instruction-following answer
+        max_attempts=2,
+        eval_max_tokens=48,
+        recipe="smoke",
+        bootstrap_resamples=2_000,
+        generation_concurrency=4,
+        serving="agora",
+        is_smoke=True,
+        eval_max_tokens_by_domain=(("code", 128),),
+        # SmolLM2 as judge: a verdict needs a few tokens, and CPU prefill of ~250-token prompts is the cost.
+        judge_max_tokens=8,
+        judge_backoff_s=0.0,  # an in-process judge has no rate limits to wait out
+        judge_timeout_s=None,
+        # SmolLM2-135M as judge leaves many replies unparseable: smoke fails only when most items are unjudged.
+        max_unjudged_share=0.5,
+    ),
+}
+
+DEFAULT_PROFILE = "smoke"
