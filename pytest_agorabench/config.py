@@ -56,6 +56,10 @@ class RunConfig:
     # --instances when given with a budget (None: only the budget and the seed count limit the size).
     budget_usd: float | None = None
     budget_cap: int | None = None
+    # The GPU plan's options (serving/gpu_plan.py): None / None / 0 = every visible GPU split over the workers.
+    gpus: str | None = None
+    gpus_per_worker: int | None = None
+    generator_gpus: int = 0
 
     def threshold_for(self, setting: Setting) -> float | None:
         return self.min_pgr_by_setting.get(setting.key, self.min_pgr)
@@ -115,6 +119,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("--agora-intrinsic", "intrinsic", "intrinsic metrics of the generated data (default: on)", choices=("on", "off"), switch=True),
     Option("--agora-prices", "prices_file", "a JSON/TOML price table: model = {input, output} USD per million tokens (over the aliases' prices)", what="a price file"),
     Option("--agora-budget", "budget_usd", "generation budget in USD per case: sizes the instances from a measured pilot (--instances then caps it)", type=float),
+    Option("--agora-gpus", "gpus", "GPUs the run may use: all (default: every visible GPU) or ids such as 0,1,2,3", what="GPU ids or all"),
+    Option("--agora-gpus-per-worker", "gpus_per_worker", "GPUs per pytest-xdist worker (default: the GPUs left after the generator's, split evenly)", type=int, at_least=1),
+    Option("--agora-generator-gpus", "generator_gpus", "GPUs reserved for a locally served generator, tensor parallel over them (default 0)", type=int, at_least=0),
     Option("--agora-prompts", "prompts", "meta-prompts: agorabench (default), unoptimized, json, or a folder of <domain>_<method>.txt prompt files", what="a prompt variant or folder"),
 )
 OPTION_KEYS = tuple(option.key for option in OPTIONS)
@@ -339,6 +346,9 @@ def build_config(cli: dict[str, Any], pyproject: dict[str, Any], rootdir: Path) 
         prices=prices,
         budget_usd=budget_usd,
         budget_cap=budget_cap,
+        gpus=pick("gpus"),
+        gpus_per_worker=pick("gpus_per_worker"),
+        generator_gpus=pick("generator_gpus") or 0,
     )
 
 

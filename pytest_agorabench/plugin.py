@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -35,11 +36,41 @@ def pytest_configure(config: pytest.Config) -> None:
     try:
         pyproject = read_pyproject_table(rootdir)
         run_config = build_config(cli, pyproject, rootdir)
+        plan = _gpu_plan(config, run_config)
     except AgoraBenchError as exc:
         raise pytest.UsageError(f"agorabench: {exc}") from None
-    session = AgoraSession(run_config, cli, pyproject, rootdir, is_worker=hasattr(config, "workerinput"))
+    session = AgoraSession(run_config, cli, pyproject, rootdir, is_worker=hasattr(config, "workerinput"), gpu_plan=plan)
     config.stash[_SESSION] = session
     config.pluginmanager.register(session, "agorabench-session")
+
+
+def _gpu_plan(config: pytest.Config, run_config: Any) -> Any:
+    """Make the GPU plan and pin this process to its group: an xdist worker (gwN) to group N, a run without
+    -n to the one group; the xdist controller does no GPU work and keeps every GPU visible."""
+    import os
+
+    from pytest_agorabench.serving.gpu_plan import make_plan, visible_gpus
+
+    workerinput = getattr(config, "workerinput", None)
+    numprocesses = config.getoption("numprocesses", None)
+    if workerinput is not None:
+        workers = int(workerinput["workercount"])
+    else:
+        workers = numprocesses if isinstance(numprocesses, int) and numprocesses > 0 else 1
+    plan = make_plan(
+        visible_gpus(), workers, run_config.gpus, run_config.generator_gpus, run_config.gpus_per_worker
+    )
+    if plan.empty:
+        return plan
+    if workerinput is not None:
+        group = plan.for_worker(int(str(workerinput["workerid"]).removeprefix("gw")))
+    elif workers == 1:
+        group = plan.for_worker(0)
+    else:
+        return plan
+    # Before anything touches CUDA in this process; the training subprocess inherits it.
+    os.environ["CUDA_VISIBLE_DEVICES"] = ",".join(group)
+    return plan
 
 
 @pytest.hookimpl(wrapper=True)

@@ -17,8 +17,12 @@ RESULT_KEY = pytest.StashKey[Any]()  # the CaseResult a test produced, on its it
 
 
 class AgoraSession:
-    def __init__(self, config: RunConfig, cli: dict[str, Any], pyproject: dict[str, Any], rootdir: Path, is_worker: bool):
+    def __init__(
+        self, config: RunConfig, cli: dict[str, Any], pyproject: dict[str, Any], rootdir: Path, is_worker: bool,
+        gpu_plan: Any = None,
+    ):
         self.config = config
+        self.gpu_plan = gpu_plan
         self.cli = cli
         self.pyproject = pyproject
         self.rootdir = rootdir
@@ -53,6 +57,12 @@ class AgoraSession:
             raise self._model_checks[key]
 
     @pytest.hookimpl
+    def pytest_report_header(self) -> list[str]:
+        if self.gpu_plan is None or self.gpu_plan.empty:
+            return []
+        return [f"agorabench GPU plan: {self.gpu_plan.describe()}"]
+
+    @pytest.hookimpl
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         case = getattr(report, REPORT_ATTR, None)
         if case is not None and report.when == "call":
@@ -67,7 +77,10 @@ class AgoraSession:
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         if self.is_worker or not self.cases:
             return
-        report = build_report(self.cases, self.config.summary())
+        run = self.config.summary()
+        if self.gpu_plan is not None:
+            run["gpu_plan"] = self.gpu_plan.to_dict()
+        report = build_report(self.cases, run)
         session.config.hook.pytest_agorabench_json_report(report=report)
         self.report_path = write_report(self.report_target(), report)
         self._summary = report["summary"]
