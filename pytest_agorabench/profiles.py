@@ -116,8 +116,9 @@ PROFILES: dict[str, Profile] = {
         judge_max_tokens=8,
         judge_backoff_s=0.0,  # an in-process judge has no rate limits to wait out
         judge_timeout_s=None,
-        # SmolLM2-135M as judge leaves many replies unparseable: smoke fails only when most items are unjudged.
-        max_unjudged_share=0.5,
+        # SmolLM2-135M as judge leaves many replies unparseable: in a measured smoke run 40-50 % of Arena-Hard
+        # items lacked a usable verdict for all three models; smoke fails closed above three quarters.
+        max_unjudged_share=0.75,
     ),
 }
 

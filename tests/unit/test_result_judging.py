@@ -107,5 +107,5 @@ def test_a_case_whose_judge_left_items_unjudged_fails_closed():
     why = _too_few_judged(result, 0.05)
     assert why.startswith("the judge's verdicts do not cover the benchmark: arena_hard: 3 of 20 items")
     assert "judgments usable 100 of 120" in why and "unparseable 15" in why
-    assert _too_few_judged(result, 0.5) is None  # smoke's 135M judge: only most items unjudged fails
-    assert PROFILES["paper"].max_unjudged_share == 0.05 and PROFILES["smoke"].max_unjudged_share == 0.5
+    assert _too_few_judged(result, 0.75) is None  # smoke's 135M judge: only three quarters unjudged fails
+    assert PROFILES["paper"].max_unjudged_share == 0.05 and PROFILES["smoke"].max_unjudged_share == 0.75
