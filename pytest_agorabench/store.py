@@ -172,8 +172,9 @@ class Store:
         found, _ = self.check(stage, key)
         return found
 
-    def check(self, stage: str, key: str) -> tuple[Artifact | None, str | None]:
-        """(the intact artifact, None), (None, why it is damaged), or (None, None) when it is not stored."""
+    def check(self, stage: str, key: str, full: bool = False) -> tuple[Artifact | None, str | None]:
+        """(the intact artifact, None), (None, why it is damaged), or (None, None) when it is not stored.
+        ``full`` hashes every file, weights included (``agorabench cache --verify``)."""
         final = self.path(stage, key)
         manifest_path = final / MANIFEST
         if not manifest_path.exists():
@@ -185,7 +186,7 @@ class Store:
             return None, f"{MANIFEST} cannot be read ({exc})"
         if not isinstance(manifest, dict):
             return None, f"{MANIFEST} is not a JSON object"
-        why = damage(final, files) if isinstance(files, dict) else legacy_damage(final)
+        why = damage(final, files, full=full) if isinstance(files, dict) else legacy_damage(final)
         if why is not None:
             return None, why
         return Artifact(stage, key, final, manifest, cached=True), None
@@ -279,14 +280,8 @@ class Store:
         """(stage, key, why) of every stored artifact that fails a full check (all files hashed)."""
         bad = []
         for manifest_path in sorted((self.root / "artifacts").glob(f"*/*/*/{MANIFEST}")):
-            final = manifest_path.parent
-            stage, key = final.parent.parent.name, final.name
-            try:
-                files = json.loads(manifest_path.read_text()).get("files")
-            except (OSError, ValueError, AttributeError) as exc:
-                bad.append((stage, key, f"{MANIFEST} cannot be read ({exc})"))
-                continue
-            why = damage(final, files, full=True) if isinstance(files, dict) else legacy_damage(final)
+            stage, key = manifest_path.parent.parent.parent.name, manifest_path.parent.name
+            _, why = self.check(stage, key, full=True)
             if why is not None:
                 bad.append((stage, key, why))
         return bad
