@@ -1,4 +1,7 @@
-"""Repo-level test tiers for our own tests: slow, gpu and network tests are opt-in and skip with a reason."""
+"""Repo-level test tiers for our own tests: slow, gpu and network tests are opt-in and skip with a reason;
+the vllm tier runs where AGORABENCH_VLLM_PYTHON names an interpreter with vllm (.ci/run makes one)."""
+
+import os
 
 import pytest
 
@@ -17,7 +20,17 @@ def pytest_addoption(parser):
         parser.addoption(flag, action="store_true", default=False, help=f"run tests marked {marker}")
 
 
+VLLM_REASON = (
+    "needs vllm's CPU build in its own venv: set AGORABENCH_VLLM_PYTHON to its python "
+    "(.ci/run creates .venv-vllm; the README shows the commands)"
+)
+
+
 def pytest_collection_modifyitems(config, items):
+    if not os.environ.get("AGORABENCH_VLLM_PYTHON"):
+        for item in items:
+            if item.get_closest_marker("vllm"):
+                item.add_marker(pytest.mark.skip(reason=VLLM_REASON))
     for marker, (flag, reason) in _TIERS.items():
         if config.getoption(flag):
             continue

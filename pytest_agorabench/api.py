@@ -41,7 +41,7 @@ class AgoraBench:
         except AgoraBenchError as exc:
             pytest.fail(f"agorabench {resolved.key}: {exc}", pytrace=False)
         try:
-            result = run_case(resolved, run_config)
+            result = run_case(resolved, run_config, servers=self._session.servers_for(run_config))
         except Exception as exc:
             user = user_error_in(exc)  # caused by the user's inputs or environment: a sentence, no traceback
             if user is None:

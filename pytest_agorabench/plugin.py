@@ -39,7 +39,11 @@ def pytest_configure(config: pytest.Config) -> None:
         plan = _gpu_plan(config, run_config)
     except AgoraBenchError as exc:
         raise pytest.UsageError(f"agorabench: {exc}") from None
-    session = AgoraSession(run_config, cli, pyproject, rootdir, is_worker=hasattr(config, "workerinput"), gpu_plan=plan)
+    workerinput = getattr(config, "workerinput", None)
+    session = AgoraSession(
+        run_config, cli, pyproject, rootdir, is_worker=workerinput is not None, gpu_plan=plan,
+        session_id=workerinput.get("agorabench_session") if workerinput is not None else None,
+    )
     config.stash[_SESSION] = session
     config.pluginmanager.register(session, "agorabench-session")
 

@@ -5,7 +5,8 @@ sentence instead of after the money is spent.
   metrics in every setting and judges the instruction-following benchmarks): its inspect provider is known,
   its package installed and its API key present; a judge with an API key also answers one cheap request, so
   a key that cannot authenticate is found now. Weights we serve ourselves (``agora/``, ``vllm/``, ``hf/``)
-  are loaded by the stages that use them.
+  are loaded by the stages that use them; for ``vllm/`` (and profiles that serve students with vllm) the
+  interpreter that runs vllm must exist.
 - ``check_setting``: what one selected case reads: its seed source, every benchmark source, a judge where a
   benchmark is judged, and its prompt file when prompts come from a folder.
 Option values and writable paths are checked by ``config.build_config`` before this runs.
@@ -54,6 +55,10 @@ def check_models(config: RunConfig, cheap_call: bool = True) -> None:
         why = model_problem(resolve_model(name).inspect_model, cheap_call=cheap_call and option == "--judge")
         if why:
             problems.append(f"{option} {name}: {why}")
+    if config.profile.serving == "vllm":
+        why = model_problem("vllm/student")
+        if why:
+            problems.append(f"the {config.profile.name} profile serves its students with vllm: {why}")
     if problems:
         raise PreflightError("; ".join(problems))
 
@@ -61,6 +66,14 @@ def check_models(config: RunConfig, cheap_call: bool = True) -> None:
 def model_problem(model: str, cheap_call: bool = False) -> str | None:
     """Why ``model`` (an inspect model string) cannot be called, or None."""
     provider = model.split("/", 1)[0]
+    if provider == "vllm":  # served by us (serving/): the interpreter that runs vllm must exist
+        from pytest_agorabench.serving.vllm_launch import VllmMissing, vllm_python
+
+        try:
+            vllm_python()
+        except VllmMissing as exc:
+            return str(exc)
+        return None
     if provider in LOCAL_WEIGHTS:
         return None
     key = API_KEYS.get(provider)

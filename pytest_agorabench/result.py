@@ -56,6 +56,7 @@ class CaseResult:
     prompts: str = "agorabench"  # meta-prompt variant, or "folder:<path>"
     fence_stripped: int | None = None  # json variant: accepted outputs that came inside a code fence
     budget: dict[str, Any] | None = None  # budget mode: how the instances were sized (generation/budget.py)
+    servers: dict[str, Any] = field(default_factory=dict)  # vllm servers the case called, by served name
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -101,6 +102,7 @@ class CaseResult:
         ]
         if self.fence_stripped is not None:
             props.append(("json_fence_stripped", self.fence_stripped))
+        props += [(f"server_{info['role']}", name) for name, info in sorted(self.servers.items())]
         if self.budget:
             props += [
                 ("budget_usd", f"{self.budget['budget_usd']:g}"),

@@ -19,9 +19,15 @@ RESULT_KEY = pytest.StashKey[Any]()  # the CaseResult a test produced, on its it
 class AgoraSession:
     def __init__(
         self, config: RunConfig, cli: dict[str, Any], pyproject: dict[str, Any], rootdir: Path, is_worker: bool,
-        gpu_plan: Any = None,
+        gpu_plan: Any = None, session_id: str | None = None,
     ):
+        from pytest_agorabench.serving.pool import new_session_id
+
         self.config = config
+        # One id for the controller and all its workers (handed over in pytest_configure_node): the shared
+        # model servers it starts are recorded under it, and swept by the controller at the end.
+        self.session_id = session_id or new_session_id()
+        self._servers: dict[Path, Any] = {}
         self.gpu_plan = gpu_plan
         self.cli = cli
         self.pyproject = pyproject
@@ -56,6 +62,46 @@ class AgoraSession:
         if self._model_checks[key] is not None:
             raise self._model_checks[key]
 
+    def servers_for(self, config: RunConfig) -> Any:
+        """This process's shared-server pool (serving.Servers) for the case's store."""
+        from pytest_agorabench.serving import Servers, visible_gpus
+        from pytest_agorabench.store import Store
+
+        store = Store(config.store_dir)
+        if store.root not in self._servers:
+            plan = self.gpu_plan
+            self._servers[store.root] = Servers(
+                store.servers_dir(),
+                self.session_id,
+                generator_gpus=tuple(plan.generator) if plan is not None else (),
+                worker_gpus=visible_gpus(),  # this process's group: the plugin pinned it before CUDA started
+                log_dir=store.log_dir("servers"),
+            )
+        return self._servers[store.root]
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_configure_node(self, node: Any) -> None:
+        """pytest-xdist, on the controller: hand the session id to each worker."""
+        node.workerinput["agorabench_session"] = self.session_id
+
+    def _stop_servers(self) -> None:
+        """Workers release their leases (the last one out stops a server); the controller then stops
+        whatever this session started and no live process holds, also after a failure or an interrupt."""
+        from pytest_agorabench.serving import Servers
+        from pytest_agorabench.store import Store
+
+        for servers in self._servers.values():
+            servers.close()
+        if self.is_worker:
+            return
+        roots = set(self._servers)
+        if Path(self.config.store_dir).is_dir():
+            roots.add(Path(self.config.store_dir).resolve())
+        for root in roots:
+            store = Store(root)
+            if store.servers_dir().is_dir():
+                Servers(store.servers_dir(), self.session_id).stop_leftovers()
+
     @pytest.hookimpl
     def pytest_report_header(self) -> list[str]:
         if self.gpu_plan is None or self.gpu_plan.empty:
@@ -75,11 +121,15 @@ class AgoraSession:
 
     @pytest.hookimpl
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        self._stop_servers()
         if self.is_worker or not self.cases:
             return
         run = self.config.summary()
         if self.gpu_plan is not None:
             run["gpu_plan"] = self.gpu_plan.to_dict()
+        servers = {name: info for case in self.cases for name, info in case.get("servers", {}).items()}
+        if servers:
+            run["servers"] = servers
         report = build_report(self.cases, run)
         session.config.hook.pytest_agorabench_json_report(report=report)
         self.report_path = write_report(self.report_target(), report)

@@ -24,6 +24,7 @@ import json
 import os
 import platform
 import shutil
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -133,6 +134,10 @@ class Store:
         """Where a stage's inspect logs go (``inspect view --log-dir``): per artifact key, or one folder."""
         base = self.root / "logs" / stage
         return base / key if key else base
+
+    def servers_dir(self) -> Path:
+        """Records and leases of the model servers running on this host (serving/server_records.py)."""
+        return self.root / "servers" / socket.gethostname()
 
     def judgments_dir(self) -> Path:
         return self.root / "judgments"

@@ -40,6 +40,19 @@ def generation_config(max_tokens: int) -> GenerateConfig:
     return GenerateConfig(temperature=TEMPERATURE, top_p=TOP_P, max_tokens=max_tokens, stop_seqs=list(STOP_SEQS))
 
 
+def unreachable(exc: BaseException) -> bool:
+    """A failure to reach the model's endpoint at all (refused or dropped connection), not an answer."""
+    import httpx
+
+    try:
+        from openai import APIConnectionError, APITimeoutError
+    except ImportError:  # no openai package: no provider that raises its errors
+        return isinstance(exc, httpx.TransportError) and not isinstance(exc, httpx.TimeoutException)
+    if isinstance(exc, APIConnectionError):
+        return not isinstance(exc, APITimeoutError)
+    return isinstance(exc, httpx.TransportError) and not isinstance(exc, httpx.TimeoutException)
+
+
 def _attempt_from(output: ModelOutput, system: str, prompt: str) -> Attempt:
     text = output.completion or ""
     stop = output.choices[0].stop_reason if output.choices else None
@@ -61,7 +74,11 @@ def _solver(ctx: GenerationContext, config: GenerateConfig) -> Solver:
                 last["messages"] = messages
                 try:
                     output = await model.generate(messages, config=config)
-                except Exception as exc:  # noqa: BLE001 - any provider failure is one failed attempt
+                except Exception as exc:  # noqa: BLE001 - any provider failure is one failed attempt...
+                    if unreachable(exc):
+                        # ...except an endpoint that cannot be reached (a server that died): that is no
+                        # answer from the generator, so the instance stays unjournaled and a rerun resumes it.
+                        raise
                     return Attempt(error=f"model_error: {type(exc).__name__}: {str(exc)[:500]}")
                 last["output"] = output
                 return _attempt_from(output, system, prompt)

@@ -1,6 +1,6 @@
 """The one place that maps a RunConfig onto the stages and keys the store: ``run_case``.
 
-    seeds.load_seeds -> generate.generate -> curation.training_set -> train.train -> evaluate.score_benchmark
+    seeds.load_seeds -> generate.generate -> curation.training_set -> train.train -> evaluate.score_benchmarks
     (S_G, S_0, S_ref on every benchmark; judged ones through the judgment cache) -> metrics.pgr;
     intrinsic.intrinsic on the generated rows -> CaseResult
 
@@ -23,6 +23,7 @@ from pytest_agorabench.pipeline.students import served, student_base
 from pytest_agorabench.pricing import priced_model
 from pytest_agorabench.result import CaseResult
 from pytest_agorabench.seeds import SeedSet
+from pytest_agorabench.serving import STUDENT, Servers, new_session_id, visible_gpus
 from pytest_agorabench.settings import Setting
 from pytest_agorabench.store import Store
 
@@ -42,10 +43,29 @@ def case_seeds(setting: Setting, config: RunConfig) -> SeedSet:
     )
 
 
-def run_case(setting: Setting, config: RunConfig, store: Store | None = None) -> CaseResult:
+def run_case(
+    setting: Setting, config: RunConfig, store: Store | None = None, servers: Servers | None = None
+) -> CaseResult:
+    """One case. ``servers``: the session's shared model servers (serving/); without one, the case gets
+    its own and stops what it started before returning."""
+    store = store or Store(config.store_dir)
+    if servers is not None:
+        try:
+            return _run_case(setting, config, store, servers)
+        finally:
+            servers.release_role(STUDENT)  # a student server is this case's alone
+    own = Servers(store.servers_dir(), new_session_id(), worker_gpus=visible_gpus(), log_dir=store.log_dir("servers"))
+    try:
+        return _run_case(setting, config, store, own)
+    finally:
+        own.close()
+
+
+def _run_case(setting: Setting, config: RunConfig, store: Store, servers: Servers) -> CaseResult:
     from pytest_agorabench.metrics.pgr import Estimate, domain_pgr
 
-    store = store or Store(config.store_dir)
+    servers.take_used()  # what an earlier case of this process left unreported (it failed) is not ours
+
     names = evaluate.benchmark_names(setting, config)
     if any(evaluate.is_judged(n) for n in names):
         evaluate.judge_settings(config)  # raises JudgeMissing before any generation or training is paid for
@@ -53,7 +73,7 @@ def run_case(setting: Setting, config: RunConfig, store: Store | None = None) ->
     with clock.timed("seeds"):
         seeds = case_seeds(setting, config)
 
-    generation = generate.generate(store, setting, seeds, config, clock)
+    generation = generate.generate(store, setting, seeds, config, clock, servers)
     generated = generation.read_jsonl("rows.jsonl")
     summary = generation.read_json("summary.json")
     train_rows = curation.training_set(setting, seeds.rows, generated)
@@ -87,7 +107,7 @@ def run_case(setting: Setting, config: RunConfig, store: Store | None = None) ->
 
     measured = intrinsic.intrinsic(store, setting, generated, base, config, clock)
 
-    scored = [evaluate.score_benchmark(store, name, models, config, clock) for name in names]
+    scored = evaluate.score_benchmarks(store, names, models, config, clock, servers)
     judged = [s for s in scored if s.judgments_cached is not None]
     if judged and all(s.judgments_cached for s in judged):
         clock.cached.append("judging")
@@ -140,4 +160,5 @@ def run_case(setting: Setting, config: RunConfig, store: Store | None = None) ->
         prompts=summary.get("prompts", "agorabench"),
         fence_stripped=summary.get("fence_stripped"),
         budget=summary.get("budget"),
+        servers=servers.take_used(),
     )

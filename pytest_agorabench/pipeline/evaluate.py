@@ -22,6 +22,7 @@ from pytest_agorabench.files import canonical_json, rows_hash, write_jsonl
 from pytest_agorabench.metrics.pgr import Aggregate, Estimate, benchmark_pgr, mean_score
 from pytest_agorabench.pipeline.keys import STAGE_VERSIONS, Clock, portable
 from pytest_agorabench.result import BenchmarkOutcome
+from pytest_agorabench.serving.pool import STUDENT, Servers
 from pytest_agorabench.settings import Setting
 from pytest_agorabench.store import Store
 
@@ -89,38 +90,48 @@ def evaluation_inputs(store: Store, model: str, benchmark: str, items: list[dict
 
 
 def evaluate(
-    store: Store, model: str, benchmark: str, items: list[dict], config: RunConfig, clock: Clock, name: str
+    store: Store, model: str, benchmark: str, items: list[dict], config: RunConfig, clock: Clock, name: str,
+    servers: Servers,
 ) -> list[dict]:
-    """Per-item rows of ``model`` on ``benchmark``: scores, or (judged benchmarks) answers only."""
+    """Per-item rows of ``model`` on ``benchmark``: scores, or (judged benchmarks) answers only. A model
+    served by vllm is started only when the store has no answer for it (servers.call)."""
     inputs = evaluation_inputs(store, model, benchmark, items, config)
 
     def build(workdir: Path, key: str) -> dict[str, Any]:
         from pytest_agorabench.evaluation import answer_items, evaluate as score_items
 
         run = answer_items if is_judged(benchmark) else score_items
-        rows = run(
-            model, benchmark, items, max_tokens=inputs["max_tokens"], seed=config.seed,
+        rows = servers.call(model, STUDENT, lambda endpoint: run(
+            endpoint.inspect_model(), benchmark, items, max_tokens=inputs["max_tokens"], seed=config.seed,
             log_dir=store.log_dir("evaluation", key),
-        )
+        ))
         write_jsonl(workdir / "scores.jsonl", rows)
         return {"items": len(rows)}
 
     return clock.run(name, lambda: store.once("evaluation", inputs, build)).read_jsonl("scores.jsonl")
 
 
-def score_benchmark(
-    store: Store, name: str, models: Models, config: RunConfig, clock: Clock
+def score_benchmarks(
+    store: Store, names: list[str], models: Models, config: RunConfig, clock: Clock, servers: Servers
+) -> list[Scored]:
+    """Evaluate the three models on every benchmark of the case and compute each benchmark's PGR. Model by
+    model, so a model served by vllm is started once per case, one at a time."""
+    items = {name: benchmark_items(name, config) for name in names}
+    answers: dict[str, list[list[dict]]] = {name: [] for name in names}
+    roles = ((models.student, "evaluation"), (models.base, "baseline_base"), (models.reference, "baseline_reference"))
+    for model, stage in roles:
+        for name in names:
+            answers[name].append(evaluate(store, model, name, items[name], config, clock, stage, servers))
+    return [_scored(store, name, items[name], answers[name], models, config, clock) for name in names]
+
+
+def _scored(
+    store: Store, name: str, items: list[dict], answers: list[list[dict]], models: Models, config: RunConfig,
+    clock: Clock,
 ) -> Scored:
-    """Evaluate the three models on benchmark ``name`` and compute its PGR."""
-    items = benchmark_items(name, config)
-    answers = (
-        evaluate(store, models.student, name, items, config, clock, "evaluation"),
-        evaluate(store, models.base, name, items, config, clock, "baseline_base"),
-        evaluate(store, models.reference, name, items, config, clock, "baseline_reference"),
-    )
-    if is_judged(name):
-        return _judged(store, name, items, answers, config, clock, models.reference_source)
     s, b, r = answers
+    if is_judged(name):
+        return _judged(store, name, items, (s, b, r), config, clock, models.reference_source)
     outcome = BenchmarkOutcome(
         name=name,
         items=len(items),
@@ -130,7 +141,7 @@ def score_benchmark(
         reference_source=models.reference_source,
         pgr=benchmark_pgr(s, b, r, resamples=config.profile.bootstrap_resamples, seed=config.seed),
     )
-    return Scored(outcome, answers)
+    return Scored(outcome, (s, b, r))
 
 
 def judge_settings(config: RunConfig) -> Any:

@@ -12,6 +12,7 @@ from pytest_agorabench.files import write_json_atomic, write_jsonl
 from pytest_agorabench.pipeline.keys import STAGE_VERSIONS, Clock
 from pytest_agorabench.models import ModelSpec
 from pytest_agorabench.pricing import priced_model
+from pytest_agorabench.serving.pool import GENERATOR, Servers
 from pytest_agorabench.settings import Method, Setting
 from pytest_agorabench.store import Artifact, Store, content_key
 
@@ -44,7 +45,9 @@ def generation_inputs(setting: Setting, seeds: Any, config: RunConfig) -> tuple[
     return per_instance, {**per_instance, **sizing}
 
 
-def generate(store: Store, setting: Setting, seeds: Any, config: RunConfig, clock: Clock) -> Artifact:
+def generate(
+    store: Store, setting: Setting, seeds: Any, config: RunConfig, clock: Clock, servers: Servers
+) -> Artifact:
     from pytest_agorabench.generation.meta_prompts import meta_prompts
 
     generator = priced_model(config.generator, config.prices)
@@ -61,10 +64,12 @@ def generate(store: Store, setting: Setting, seeds: Any, config: RunConfig, cloc
             journal = store.journal("generation", journal_key)
 
             def run(instances: int):
-                return run_generation(
+                # A locally served generator is shared by the session's workers; a server that dies
+                # mid-run is restarted once and the journal resumes where it stopped.
+                return servers.call(generator.inspect_model, GENERATOR, lambda endpoint: run_generation(
                     setting,
                     seeds.rows,
-                    model=generator.inspect_model,
+                    model=endpoint.inspect_model(),
                     instances=instances,
                     max_tokens=profile.generation_max_tokens,
                     max_attempts=profile.max_attempts,
@@ -74,7 +79,7 @@ def generate(store: Store, setting: Setting, seeds: Any, config: RunConfig, cloc
                     log_dir=store.log_dir("generation", key),
                     concurrency=profile.generation_concurrency,
                     prompts=prompts,
-                )
+                ))
 
             budget = None
             if config.budget_usd is None:

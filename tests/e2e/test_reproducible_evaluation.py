@@ -8,6 +8,7 @@ from pathlib import Path
 
 from pytest_agorabench.config import build_config
 from pytest_agorabench.pipeline.evaluate import benchmark_items, evaluate
+from pytest_agorabench.serving import Servers
 from pytest_agorabench.pipeline.keys import Clock
 from pytest_agorabench.store import Store
 
@@ -32,7 +33,7 @@ def _evaluate_in_fresh_store(model: Path, root: Path, seed: int = 42) -> dict[st
         items = benchmark_items(name, config)
         if name in ("mbpp", "humaneval"):
             items = items[:CODE_ITEMS]
-        rows = evaluate(store, f"agora/{weights}", name, items, config, Clock(), "evaluation")
+        rows = evaluate(store, f"agora/{weights}", name, items, config, Clock(), "evaluation", Servers(store.servers_dir(), "test"))
         out[name] = [{"id": r["id"], "score": r["score"], "output": r["output"]} for r in rows]
     return out
 

@@ -14,6 +14,7 @@ from pytest_agorabench.config import build_config
 from pytest_agorabench.pipeline import case_seeds
 from pytest_agorabench.pipeline.generate import generate as generate_stage
 from pytest_agorabench.pipeline.keys import Clock
+from pytest_agorabench.serving import Servers
 from pytest_agorabench.settings import get_setting
 from pytest_agorabench.store import Store
 
@@ -54,7 +55,7 @@ def env(tmp_path, monkeypatch):
         config = build_config({"generator": generator, **(cli or {})}, pyproject or {}, tmp_path)
         seeds = case_seeds(RG, config)
         clock = Clock()
-        art = generate_stage(store, RG, seeds, config, clock)
+        art = generate_stage(store, RG, seeds, config, clock, Servers(store.servers_dir(), "test"))
         return art, art.read_json("summary.json"), art.read_jsonl("rows.jsonl")
 
     def n_calls():

