@@ -48,17 +48,44 @@ class AgoraBench:
                 raise
             pytest.fail(f"agorabench {resolved.key}: {user}", pytrace=False)
         self._request.config.hook.pytest_agorabench_case_result(result=result, setting=resolved, config=run_config)
+        try:
+            self._save_and_compare(result, run_config)
+        except AgoraBenchError as exc:  # a baseline that is missing or cannot be compared: say which and why
+            pytest.fail(f"agorabench {resolved.key}: {exc}", pytrace=False)
         node = self._request.node
         node.stash[RESULT_KEY] = result
         for name, value in result.junit_properties():
             node.user_properties.append((name, value))
         return result
 
+    def _save_and_compare(self, result: CaseResult, config: Any) -> None:
+        """--agora-save: this case's record into the saved run. --agora-compare: its comparison with the
+        baseline's same setting, as ``result.gate``."""
+        if not (config.save or config.compare):
+            return
+        from pytest_agorabench import gate
+        from pytest_agorabench.training.recipes import get_recipe
+
+        record = gate.case_record(result, get_recipe(config.profile.recipe).fingerprint(), list(config.training_seeds))
+        if config.save:
+            gate.save_case(self._session.saved_run(config, config.save), record)
+        if config.compare:
+            baseline = gate.load_case(self._session.saved_run(config, config.compare), result.setting)
+            result.gate = gate.compare(
+                record, baseline, margin=config.max_drop, tests=self._session.gated_cases,
+                max_failures=config.max_failures, resamples=config.profile.bootstrap_resamples, seed=config.seed,
+                baseline_name=config.compare,
+            )
+
     def check(self, setting: str | Setting, **overrides: Any) -> CaseResult:
         """Run a case, fail it closed when its judge left too many items without a usable judgment, and
         apply the --min-pgr gate (what the suites/ tests do)."""
         result = self.case(setting, **overrides)
         resolved = setting if isinstance(setting, Setting) else get_setting(setting)
+        if result.gate and result.gate.get("gate") == "failed":
+            from pytest_agorabench.gate import describe
+
+            pytest.fail(f"{resolved.key}: {describe(result.gate)}", pytrace=False)
         unusable = _too_few_judged(result, self.config.profile.max_unjudged_share)
         if unusable:
             pytest.fail(f"{resolved.key}: {unusable}", pytrace=False)

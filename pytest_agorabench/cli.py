@@ -1,4 +1,4 @@
-"""`agorabench` console script: report | analyze | fetch-models | cache."""
+"""`agorabench` console script: report | compare | analyze | fetch-models | cache."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from pathlib import Path
 
 from pytest_agorabench.analysis.command import add_parser as add_analyze_parser
 from pytest_agorabench.errors import AgoraBenchError
+from pytest_agorabench.gate.command import add_parser as add_compare_parser
 from pytest_agorabench.report.json_report import (
     build_report,
     merge_reports,
@@ -79,6 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("reports", nargs="+")
     p.add_argument("-o", "--output", help="write the merged JSON report here")
     p.set_defaults(fn=cmd_report)
+    add_compare_parser(sub)
     add_analyze_parser(sub)
     p = sub.add_parser("fetch-models", help="fetch and convert the offline local models")
     p.set_defaults(fn=cmd_fetch_models)

@@ -60,6 +60,18 @@ class RunConfig:
     gpus: str | None = None
     gpus_per_worker: int | None = None
     generator_gpus: int = 0
+    # The regression gate (gate/): save this run, compare with a saved one, the margin in PGR points, the
+    # share of items without a usable judgment that fails a gate closed; training seeds per case.
+    save: str | None = None
+    compare: str | None = None
+    max_drop: float | None = None
+    max_failures: float = 0.05
+    repeats: int = 1
+    train_seed: int = 42
+
+    @property
+    def training_seeds(self) -> tuple[int, ...]:
+        return tuple(range(self.train_seed, self.train_seed + self.repeats))
 
     def threshold_for(self, setting: Setting) -> float | None:
         return self.min_pgr_by_setting.get(setting.key, self.min_pgr)
@@ -122,6 +134,12 @@ OPTIONS: tuple[Option, ...] = (
     Option("--agora-gpus", "gpus", "GPUs the run may use: all (default: every visible GPU) or ids such as 0,1,2,3", what="GPU ids or all"),
     Option("--agora-gpus-per-worker", "gpus_per_worker", "GPUs per pytest-xdist worker (default: the GPUs left after the generator's, split evenly)", type=int, at_least=1),
     Option("--agora-generator-gpus", "generator_gpus", "GPUs reserved for a locally served generator, tensor parallel over them (default 0)", type=int, at_least=0),
+    Option("--agora-save", "save", "save this run as a baseline: a name (kept as <store>/runs/NAME) or a path (has a /)", what="a run name or path"),
+    Option("--agora-compare", "compare", "compare every case with this saved run (a name under <store>/runs, or a path)", what="a run name or path"),
+    Option("--agora-max-drop", "max_drop", "with --agora-compare: fail a case whose PGR drop beyond this many points is significant", type=float, at_least=0),
+    Option("--agora-max-failures", "max_failures", "fail a case's gate when more than this share of its items have no usable judgment (default 0.05)", type=float, at_least=0, at_most=1),
+    Option("--agora-repeats", "repeats", "train this many students per case (training seeds train-seed, +1, ...); PGR is their mean", type=int, at_least=1, at_most=50),
+    Option("--agora-train-seed", "train_seed", "the student's training seed (default 42; the first of --agora-repeats)", type=int, at_least=0, at_most=2**31 - 1),
     Option("--agora-prompts", "prompts", "meta-prompts: agorabench (default), unoptimized, json, or a folder of <domain>_<method>.txt prompt files", what="a prompt variant or folder"),
 )
 OPTION_KEYS = tuple(option.key for option in OPTIONS)
@@ -349,7 +367,24 @@ def build_config(cli: dict[str, Any], pyproject: dict[str, Any], rootdir: Path) 
         gpus=pick("gpus"),
         gpus_per_worker=pick("gpus_per_worker"),
         generator_gpus=pick("generator_gpus") or 0,
+        **_gate_options(pick),
     )
+
+
+def _gate_options(pick: Any) -> dict[str, Any]:
+    max_drop = pick("max_drop")
+    compare = pick("compare")
+    if max_drop is not None and compare is None:
+        raise ConfigError("--agora-max-drop gates a comparison: name the saved run with --agora-compare")
+    failures = pick("max_failures")
+    return {
+        "save": pick("save"),
+        "compare": compare,
+        "max_drop": None if max_drop is None else float(max_drop),
+        "max_failures": 0.05 if failures is None else float(failures),
+        "repeats": pick("repeats") or 1,
+        "train_seed": 42 if pick("train_seed") is None else pick("train_seed"),
+    }
 
 
 def _prompts(value: Any, rootdir: Path) -> str:

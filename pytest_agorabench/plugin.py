@@ -37,6 +37,12 @@ def pytest_configure(config: pytest.Config) -> None:
         pyproject = read_pyproject_table(rootdir)
         run_config = build_config(cli, pyproject, rootdir)
         plan = _gpu_plan(config, run_config)
+        if run_config.compare:
+            from pytest_agorabench.gate.saved_runs import check_baseline, resolve
+            from pytest_agorabench.store import Store
+
+            runs = Store(run_config.store_dir).runs_dir()
+            check_baseline(resolve(run_config.compare, runs, rootdir), run_config.summary())
     except AgoraBenchError as exc:
         raise pytest.UsageError(f"agorabench: {exc}") from None
     workerinput = getattr(config, "workerinput", None)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from pytest_agorabench.metrics.pgr import Estimate
@@ -57,9 +57,15 @@ class CaseResult:
     fence_stripped: int | None = None  # json variant: accepted outputs that came inside a code fence
     budget: dict[str, Any] | None = None  # budget mode: how the instances were sized (generation/budget.py)
     servers: dict[str, Any] = field(default_factory=dict)  # vllm servers the case called, by served name
+    repeats: dict[str, Any] | None = None  # --agora-repeats: PGR by training seed, the variance split
+    gate: dict[str, Any] | None = None  # --agora-compare: the comparison with the baseline and the decision
+    # Per benchmark: item ids and the scores of every seed's student, the base and the reference. Saved runs
+    # and comparisons read it in the worker that ran the case; not part of the JSON report.
+    item_scores: dict[str, Any] = field(default_factory=dict, repr=False, metadata={"report": False})
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        skip = {f.name for f in fields(self) if f.metadata.get("report") is False}
+        return {k: v for k, v in asdict(self).items() if k not in skip}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CaseResult:
@@ -103,6 +109,16 @@ class CaseResult:
         if self.fence_stripped is not None:
             props.append(("json_fence_stripped", self.fence_stripped))
         props += [(f"server_{info['role']}", name) for name, info in sorted(self.servers.items())]
+        if self.gate:
+            props += [
+                ("baseline", self.gate["baseline"]),
+                ("delta_pgr", _fmt(self.gate["delta_pgr"])),
+                ("delta_pgr_low", _fmt(self.gate["delta_pgr_low"])),
+                ("delta_pgr_high", _fmt(self.gate["delta_pgr_high"])),
+                ("delta_p", "undefined" if self.gate["delta_p"] is None else f"{self.gate['delta_p']:.4g}"),
+                ("gate", self.gate["gate"]),
+                ("gate_reason", self.gate["gate_reason"]),
+            ]
         if self.budget:
             props += [
                 ("budget_usd", f"{self.budget['budget_usd']:g}"),

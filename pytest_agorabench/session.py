@@ -28,6 +28,7 @@ class AgoraSession:
         # model servers it starts are recorded under it, and swept by the controller at the end.
         self.session_id = session_id or new_session_id()
         self._servers: dict[Path, Any] = {}
+        self.gated_cases = 0  # tests that run cases: the gate's Bonferroni divisor (the same on every worker)
         self.gpu_plan = gpu_plan
         self.cli = cli
         self.pyproject = pyproject
@@ -78,6 +79,17 @@ class AgoraSession:
                 log_dir=store.log_dir("servers"),
             )
         return self._servers[store.root]
+
+    def saved_run(self, config: RunConfig, spec: str) -> Path:
+        """The folder of a saved run: a name under the store's runs/, or a path."""
+        from pytest_agorabench.gate import resolve
+        from pytest_agorabench.store import Store
+
+        return resolve(spec, Store(config.store_dir).runs_dir(), self.rootdir)
+
+    @pytest.hookimpl
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        self.gated_cases = sum("agorabench" in getattr(item, "fixturenames", ()) for item in items)
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node: Any) -> None:
@@ -131,8 +143,17 @@ class AgoraSession:
         if servers:
             run["servers"] = servers
         report = build_report(self.cases, run)
+        gate = gate_summary(self.cases, self.config)
+        if gate:
+            report["summary"]["gate"] = gate
         session.config.hook.pytest_agorabench_json_report(report=report)
         self.report_path = write_report(self.report_target(), report)
+        if self.config.save:
+            from pytest_agorabench.gate import finish
+            from pytest_agorabench.store import package_versions
+
+            self.saved_path = self.saved_run(self.config, self.config.save)
+            finish(self.saved_path, self.config.save, report, package_versions())
         self._summary = report["summary"]
 
     @pytest.hookimpl
@@ -144,3 +165,25 @@ class AgoraSession:
         for line in summary_lines(ordered, self._summary):
             terminalreporter.write_line(line)
         terminalreporter.write_line(f"JSON report: {self.report_path}")
+        if self.config.save:
+            terminalreporter.write_line(f"saved run {self.config.save!r}: {self.saved_path}")
+
+
+def gate_summary(cases: list[dict[str, Any]], config: RunConfig) -> dict[str, Any] | None:
+    """The session's view of the gate: each case decided alone (Bonferroni); Holm over all of them here."""
+    from pytest_agorabench.gate.stats import holm
+
+    gated = {c["setting"]: c["gate"] for c in cases if c.get("gate") and c["gate"].get("margin") is not None}
+    if not gated:
+        return None
+    p_values = {k: g["p_drop"] for k, g in gated.items() if g.get("p_drop") is not None}
+    significant = holm(p_values)
+    return {
+        "baseline": config.compare,
+        "margin": config.max_drop,
+        "gated": len(gated),
+        "failed": sum(g["gate"] == "failed" for g in gated.values()),
+        "holm_failed": sorted(k for k, hit in significant.items() if hit),
+        "note": "each case's test decides with Bonferroni (5 % / gated cases); Holm's step-down over the "
+        "session's p-values is shown for reference and can flag more cases",
+    }

@@ -139,6 +139,10 @@ class Store:
         """Records and leases of the model servers running on this host (serving/server_records.py)."""
         return self.root / "servers" / socket.gethostname()
 
+    def runs_dir(self) -> Path:
+        """Saved runs kept by name (``--agora-save NAME``; gate/saved_runs.py)."""
+        return self.root / "runs"
+
     def judgments_dir(self) -> Path:
         return self.root / "judgments"
 

@@ -16,7 +16,7 @@ import dataclasses
 
 from pytest_agorabench import curation
 from pytest_agorabench.config import RunConfig
-from pytest_agorabench.pipeline import evaluate, generate, intrinsic, train
+from pytest_agorabench.pipeline import evaluate, generate, intrinsic, repeats, train
 from pytest_agorabench.pipeline.evaluate import Models
 from pytest_agorabench.pipeline.keys import Clock, portable
 from pytest_agorabench.pipeline.students import served, student_base
@@ -82,7 +82,7 @@ def _run_case(setting: Setting, config: RunConfig, store: Store, servers: Server
         base = student_base(config, store)
     base_model = served(base, config)
     if train_rows:
-        trained = train.train(store, base, train_rows, config, clock, "training")
+        trained = train.train(store, base, train_rows, config, clock, "training", seed=config.train_seed)
         student_model = served(str(trained.path / "model"), config)
         training = trained.manifest.get("stats", {})
     else:
@@ -121,6 +121,11 @@ def _run_case(setting: Setting, config: RunConfig, store: Store, servers: Server
             seed=config.seed,
             aggregates={s.outcome.name: s.aggregate for s in scored if s.aggregate is not None},
         )
+    scores = repeats.item_scores(scored)
+    repeated = None
+    if config.repeats > 1 and train_rows and not same_as_reference and not unusable:
+        more = repeats.more_seeds(store, base, train_rows, models, names, scores, config, clock, servers)
+        domain_estimate, repeated = repeats.mean_over_seeds(scores, config, more)
     outcomes = [s.outcome for s in scored]
     if same_as_reference:
         undefined = Estimate(None, None, None, same_as_reference, 0)
@@ -161,4 +166,6 @@ def _run_case(setting: Setting, config: RunConfig, store: Store, servers: Server
         fence_stripped=summary.get("fence_stripped"),
         budget=summary.get("budget"),
         servers=servers.take_used(),
+        repeats=repeated,
+        item_scores=scores,
     )

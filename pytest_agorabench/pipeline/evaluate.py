@@ -131,7 +131,7 @@ def _scored(
 ) -> Scored:
     s, b, r = answers
     if is_judged(name):
-        return _judged(store, name, items, (s, b, r), config, clock, models.reference_source)
+        return judged(store, name, items, (s, b, r), config, clock, models.reference_source)
     outcome = BenchmarkOutcome(
         name=name,
         items=len(items),
@@ -165,7 +165,7 @@ def judge_settings(config: RunConfig) -> Any:
     )
 
 
-def _judged(
+def judged(
     store: Store, name: str, items: list[dict[str, Any]], answers: Triple, config: RunConfig, clock: Clock,
     ref_source: str,
 ) -> Scored:

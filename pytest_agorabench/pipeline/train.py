@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -11,28 +12,33 @@ from pytest_agorabench.pipeline.keys import STAGE_VERSIONS, Clock, portable
 from pytest_agorabench.store import Artifact, Store
 
 
-def training_inputs(store: Store, base: str, rows: list[dict], config: RunConfig) -> dict[str, Any]:
+def _recipe(config: RunConfig, seed: int | None) -> Any:
     from pytest_agorabench.training.recipes import get_recipe
 
+    recipe = get_recipe(config.profile.recipe)
+    return recipe if seed is None else dataclasses.replace(recipe, seed=seed)
+
+
+def training_inputs(store: Store, base: str, rows: list[dict], config: RunConfig, seed: int | None = None) -> dict[str, Any]:
     return {
         "version": STAGE_VERSIONS["training"],
         "base": portable(store, base),
         "rows": rows_hash(rows),
-        "recipe": get_recipe(config.profile.recipe).fingerprint(),
+        "recipe": _recipe(config, seed).fingerprint(),
     }
 
 
-def train(store: Store, base: str, rows: list[dict], config: RunConfig, clock: Clock, name: str) -> Artifact:
+def train(
+    store: Store, base: str, rows: list[dict], config: RunConfig, clock: Clock, name: str, seed: int | None = None
+) -> Artifact:
     """The checkpoint (``<artifact>/model``) of ``base`` fine-tuned on ``rows``; ``name`` labels the clock
-    entry (the case's student, or the gold reference)."""
-    from pytest_agorabench.training.recipes import get_recipe
-
-    recipe = get_recipe(config.profile.recipe)
+    entry (the case's student, or the gold reference). ``seed``: the training seed (default: the recipe's)."""
+    recipe = _recipe(config, seed)
 
     def build(workdir: Path, key: str) -> dict[str, Any]:
         from pytest_agorabench.training.sft import train as sft
 
         return {"stats": sft(base, rows, recipe, workdir / "model")}
 
-    inputs = training_inputs(store, base, rows, config)
+    inputs = training_inputs(store, base, rows, config, seed)
     return clock.run(name, lambda: store.once("training", inputs, build))

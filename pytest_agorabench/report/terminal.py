@@ -19,6 +19,9 @@ def _interval(est: dict[str, Any]) -> str:
 
 def summary_lines(cases: list[dict[str, Any]], summary: dict[str, Any]) -> list[str]:
     header = ("setting", "outcome", "PGR % [95% CI]", "S_G / S_0 / S_ref by benchmark", "valid/req", "cost $", "cached")
+    compared = any(c.get("gate") for c in cases)
+    if compared:
+        header += ("delta PGR [95% CI] vs baseline",)
     rows = []
     for c in cases:
         scores = "; ".join(
@@ -37,7 +40,7 @@ def summary_lines(cases: list[dict[str, Any]], summary: dict[str, Any]) -> list[
                 f"{c['instances_valid']}/{c['instances_requested']}",
                 cost,
                 cached,
-            )
+            ) + ((_delta(c.get("gate")),) if compared else ())
         )
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     fmt = "  ".join(f"{{:<{w}}}" for w in widths)
@@ -56,6 +59,13 @@ def summary_lines(cases: list[dict[str, Any]], summary: dict[str, Any]) -> list[
     undefined = [f"  {c['setting']}: {c['pgr']['undefined_reason']}" for c in cases if c["pgr"]["undefined_reason"]]
     if undefined:
         lines += ["PGR undefined:", *undefined]
+    gate = summary.get("gate")
+    if gate:
+        lines.append(
+            f"gate vs {gate['baseline']} (max drop {gate['margin']:g} PGR points): {gate['failed']} of "
+            f"{gate['gated']} case(s) failed (Bonferroni, per case); Holm over the session: "
+            f"{', '.join(gate['holm_failed']) or 'none'} significant"
+        )
     score = summary["generator_score"]
     if score is None and summary.get("generator_score_note"):
         lines.append(f"generator score: {summary['generator_score_note']}")
@@ -66,3 +76,14 @@ def summary_lines(cases: list[dict[str, Any]], summary: dict[str, Any]) -> list[
     if any(c.get("smoke") for c in cases):
         lines.append("smoke profile: tiny student on fixture items; these figures check the machinery, not a generator.")
     return lines
+
+
+def _delta(gate: dict[str, Any] | None) -> str:
+    if not gate:
+        return "-"
+    point = gate.get("delta_pgr")
+    if point is None:
+        return f"undefined ({gate.get('gate')})"
+    low, high = gate.get("delta_pgr_low"), gate.get("delta_pgr_high")
+    interval = "ci undefined" if low is None else f"{low:+.1f}, {high:+.1f}"
+    return f"{point:+.1f} [{interval}] {gate.get('gate')}"

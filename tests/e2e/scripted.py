@@ -45,6 +45,20 @@ def arithmetic_wrong(messages: list[dict], config: dict) -> str:
     return _arithmetic(messages, wrong=True)
 
 
+def arithmetic_mostly_wrong(messages: list[dict], config: dict) -> str:
+    """Three in five answers off by seven (chosen by the prompt's hash): a generator that got much worse."""
+    digest = int(hashlib.sha256(_prompt(messages).encode()).hexdigest(), 16)
+    return _arithmetic(messages, wrong=digest % 5 < 3)
+
+
+def arithmetic_worse_responses(messages: list[dict], config: dict) -> str:
+    """Correct everywhere except response generation, where every answer is off by seven: a release that
+    got worse at one method only."""
+    prompt = _prompt(messages)
+    responding = "[YOUR NEW EXAMPLE]" not in prompt and "Revised Question:" not in prompt
+    return _arithmetic(messages, wrong=responding)
+
+
 def _arithmetic(messages: list[dict], wrong: bool) -> str:
     _maybe_die()
     prompt = _prompt(messages)

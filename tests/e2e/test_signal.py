@@ -1,13 +1,11 @@
 """The benchmark has signal: correct generated data recovers clearly more of the gap than corrupted data.
 
-Response generation on single-digit sums: the seed file holds 80 of the 100 pairs with worked answers, the
-benchmark folder holds the other 20 in the GSM8K and MATH hub formats. The scripted generator answers the
+Response generation on single-digit sums (fixtures/signal): the seed file holds 80 of the 100 pairs with
+worked answers, the benchmark folder holds the other 20 in the GSM8K and MATH hub formats. The scripted generator answers the
 seed instructions correctly or off by seven; the tiny student learns whichever it is given, the gold
 reference is the student trained on the seeds' own (correct) answers, and the untrained student scores (almost) 0.
 """
 
-import json
-import random
 from pathlib import Path
 
 import pytest
@@ -19,33 +17,16 @@ from pytest_agorabench.settings import get_setting
 SCRIPT = Path(__file__).with_name("scripted.py")
 
 
-def _write_jsonl(path: Path, rows: list[dict]) -> Path:
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    return path
+SIGNAL = Path(__file__).resolve().parents[2] / "fixtures" / "signal"  # the sums; see its README.md
 
 
 @pytest.fixture(scope="module")
 def sums(tmp_path_factory):
-    root = tmp_path_factory.mktemp("sums")
-    pairs = [(a, b) for a in range(10) for b in range(10)]
-    random.Random(7).shuffle(pairs)
-    held, train = pairs[:20], pairs[20:]
-    seeds = [
-        {"instruction": f"What is {a} + {b}?", "response": f"{a} + {b} = {a + b}.\n[RESULT] {a + b} [/RESULT]"}
-        for a, b in train
-    ]
-    bench = root / "benchmarks"
-    bench.mkdir()
-    _write_jsonl(bench / "gsm8k.jsonl", [
-        {"question": f"What is {a} + {b}?", "answer": f"{a} + {b} = <<{a}+{b}={a + b}>>{a + b}.\n#### {a + b}"}
-        for a, b in held
-    ])
-    _write_jsonl(bench / "math.jsonl", [
-        {"problem": f"What is {a} + {b}?", "level": "Level 1", "type": "Prealgebra",
-         "solution": f"Adding gives ${a} + {b} = \\boxed{{{a + b}}}$."}
-        for a, b in held
-    ])
-    return {"seed_file": _write_jsonl(root / "seeds.jsonl", seeds), "benchmark_dir": bench, "store": root / "store"}
+    return {
+        "seed_file": SIGNAL / "seeds.jsonl",
+        "benchmark_dir": SIGNAL / "benchmarks",
+        "store": tmp_path_factory.mktemp("sums") / "store",
+    }
 
 
 def _case(sums, function: str):

@@ -77,6 +77,9 @@ def test_collects_the_three_math_cases_with_readable_ids(inner):
         (["--agora-prompts=jsn"], "*neither a prompt variant (agorabench, unoptimized, json) nor an existing folder*"),
         (["--agora-budget=5"], "*the generator 'smollm2-135m' is free (price 0)*"),
         (["--generator=gpt-4o", "--agora-prices=nope.toml"], "*--agora-prices: cannot read*"),
+        (["--agora-compare=never-saved"], "*--agora-compare: no saved run at *runs/never-saved*"),
+        (["--agora-max-drop=5"], "*--agora-max-drop gates a comparison: name the saved run with --agora-compare*"),
+        (["--agora-repeats=0"], "*--agora-repeats: must be at least 1*"),
     ],
 )
 def test_bad_option_is_a_usage_error(inner, args, message):
