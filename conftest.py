@@ -1,5 +1,6 @@
 """Repo-level test tiers for our own tests: slow, gpu and network tests are opt-in and skip with a reason;
-the vllm tier runs where AGORABENCH_VLLM_PYTHON names an interpreter with vllm (.ci/run makes one)."""
+the vllm tier runs where AGORABENCH_VLLM_PYTHON names an interpreter with vllm (.ci/run makes one), the wheel
+tier where AGORABENCH_WHEEL_TEST=1 (.ci/run sets it)."""
 
 import os
 
@@ -26,11 +27,23 @@ VLLM_REASON = (
 )
 
 
+WHEEL_REASON = (
+    "builds our wheel and installs it with its dependencies into a fresh venv (minutes, needs the package "
+    "registry): set AGORABENCH_WHEEL_TEST=1 (.ci/run does)"
+)
+
+
 def pytest_collection_modifyitems(config, items):
-    if not os.environ.get("AGORABENCH_VLLM_PYTHON"):
+    env_tiers = {
+        "vllm": (bool(os.environ.get("AGORABENCH_VLLM_PYTHON")), VLLM_REASON),
+        "wheel": (os.environ.get("AGORABENCH_WHEEL_TEST") == "1", WHEEL_REASON),
+    }
+    for marker, (enabled, reason) in env_tiers.items():
+        if enabled:
+            continue
         for item in items:
-            if item.get_closest_marker("vllm"):
-                item.add_marker(pytest.mark.skip(reason=VLLM_REASON))
+            if item.get_closest_marker(marker):
+                item.add_marker(pytest.mark.skip(reason=reason))
     for marker, (flag, reason) in _TIERS.items():
         if config.getoption(flag):
             continue

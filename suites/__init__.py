@@ -1,0 +1,2 @@
+"""AgoraBench's nine cases as pytest files. A package so that an installed wheel runs them with
+`pytest --pyargs pytest_agorabench.suites` (the wheel carries this folder as pytest_agorabench/suites)."""
