@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from typing import Any
 
 import pytest
@@ -13,9 +14,10 @@ from pytest_agorabench.settings import Setting, get_setting
 
 
 class AgoraBench:
-    def __init__(self, session: AgoraSession, request: pytest.FixtureRequest):
+    def __init__(self, session: AgoraSession, request: pytest.FixtureRequest, progress: Any = None):
         self._session = session
         self._request = request
+        self._progress = progress  # report/progress_events.ProgressWriter, or None when progress is off
 
     @property
     def config(self):
@@ -41,7 +43,9 @@ class AgoraBench:
         except AgoraBenchError as exc:
             pytest.fail(f"agorabench {resolved.key}: {exc}", pytrace=False)
         try:
-            result = run_case(resolved, run_config, servers=self._session.servers_for(run_config))
+            events = self._progress.case(resolved.key) if self._progress is not None else nullcontext(None)
+            with events as emit:
+                result = run_case(resolved, run_config, servers=self._session.servers_for(run_config), progress=emit)
         except Exception as exc:
             user = user_error_in(exc)  # caused by the user's inputs or environment: a sentence, no traceback
             if user is None:

@@ -11,6 +11,7 @@ from pytest_agorabench.config import OPTIONS, build_config, read_pyproject_table
 from pytest_agorabench.errors import AgoraBenchError
 
 _SESSION = pytest.StashKey["Any"]()
+_PROGRESS = pytest.StashKey["Any"]()
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
@@ -23,6 +24,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("agorabench", "AgoraBench: LMs as synthetic data generators")
     for option in OPTIONS:
         group.addoption(option.flag, dest=f"agorabench_{option.key}", default=None, **option.argparse())
+    from pytest_agorabench.report.progress import MODES
+
+    # A display option, not a run setting: it changes no result, so it stays out of RunConfig and the reports.
+    group.addoption(
+        "--agora-progress", dest="agorabench_progress", default="auto", choices=MODES,
+        help="progress of running cases: live rows on a terminal, plain lines otherwise (auto), or off; "
+        "-q turns it off",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -52,6 +61,18 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     config.stash[_SESSION] = session
     config.pluginmanager.register(session, "agorabench-session")
+    _register_progress(config, session, workerinput)
+
+
+def _register_progress(config: pytest.Config, session: Any, workerinput: Any) -> None:
+    from pytest_agorabench.report.progress import ProgressPlugin, progress_mode
+    from pytest_agorabench.store import progress_dir
+
+    worker = str(workerinput["workerid"]) if workerinput is not None else None
+    progress = ProgressPlugin(config, progress_dir(session.config.store_dir, session.session_id), worker,
+                              progress_mode(config))
+    config.stash[_PROGRESS] = progress
+    config.pluginmanager.register(progress, "agorabench-progress")
 
 
 def _gpu_plan(config: pytest.Config, run_config: Any) -> Any:
@@ -99,4 +120,4 @@ def agorabench(request: pytest.FixtureRequest):
     """Run AgoraBench cases from a test: ``agorabench.case("math/response_generation", generator=...)``."""
     from pytest_agorabench.api import AgoraBench
 
-    return AgoraBench(request.config.stash[_SESSION], request)
+    return AgoraBench(request.config.stash[_SESSION], request, progress=request.config.stash[_PROGRESS].writer)

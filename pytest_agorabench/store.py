@@ -14,6 +14,7 @@ no longer matches it (truncated, torn, deleted) is never served: it is moved asi
     damaged/<stage>-<key>-<time>/        artifacts that failed their check when served, kept for a look
     logs/<stage>/[<key>/]                inspect-ai eval logs
     judgments/                           the judgment cache of the judged benchmarks
+    progress/<session id>/<worker>.jsonl live progress events of a running session (removed at its end)
     report.json                          the JSON report when no --agora-json is given
 """
 
@@ -44,7 +45,7 @@ from pytest_agorabench.files import (
 )
 from pytest_agorabench.inventory import damage, inventory, legacy_damage
 
-__all__ = ["Artifact", "Store", "StoreError", "content_key", "package_versions"]
+__all__ = ["Artifact", "Store", "StoreError", "content_key", "package_versions", "progress_dir"]
 
 MANIFEST = "manifest.json"
 JOURNAL_FILE = "journal.jsonl"  # a finished stage's journal, kept inside its artifact
@@ -55,6 +56,12 @@ _VERSIONED_PACKAGES = ("pytest-agorabench", "torch", "transformers", "trl", "ins
 def content_key(stage: str, inputs: dict[str, Any]) -> str:
     """sha256 over the stage name and its canonical inputs (which include the stage version)."""
     return text_hash(canonical_json({"stage": stage, "inputs": inputs}))
+
+
+def progress_dir(root: str | os.PathLike[str], session_id: str) -> Path:
+    """Where a session's workers write their progress events (report/progress_events.py). A function of the
+    root, not only a Store method: the display polls it before any case has created the store."""
+    return Path(root).expanduser().resolve() / "progress" / session_id
 
 
 def package_versions() -> dict[str, str | None]:
@@ -142,6 +149,9 @@ class Store:
     def runs_dir(self) -> Path:
         """Saved runs kept by name (``--agora-save NAME``; gate/saved_runs.py)."""
         return self.root / "runs"
+
+    def progress_dir(self, session_id: str) -> Path:
+        return progress_dir(self.root, session_id)
 
     def judgments_dir(self) -> Path:
         return self.root / "judgments"

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -118,20 +118,39 @@ def judge_requests(
     *,
     cache: JudgmentCache | None,
     log_dir: Path,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, Judgment]:
-    """Judgments for all requests by key: from the cache, else from the judge (one inspect eval)."""
+    """Judgments for all requests by key: from the cache, else from the judge (one inspect eval).
+    ``on_progress(done, total)``: called with the judgments the cache holds, then after every new one."""
     unique = {r.key: r for r in requests}
     if cache is None:
-        return _run(list(unique.values()), settings, None, log_dir)
+        return _run(list(unique.values()), settings, None, log_dir, _ticker(0, len(unique), on_progress))
     with cache.lock():
         found = cache.lookup(unique)
         todo = [r for k, r in unique.items() if k not in found]
+        tick = _ticker(len(found), len(unique), on_progress)
         if todo:
-            found.update(_run(todo, settings, cache, log_dir))
+            found.update(_run(todo, settings, cache, log_dir, tick))
     return found
 
 
-def _run(todo: list[JudgeRequest], settings: JudgeSettings, cache: JudgmentCache | None, log_dir: Path) -> dict[str, Judgment]:
+def _ticker(done: int, total: int, on_progress: Callable[[int, int], None] | None) -> Callable[[], None] | None:
+    if on_progress is None:
+        return None
+    count = [done]
+    on_progress(done, total)
+
+    def tick() -> None:
+        count[0] += 1
+        on_progress(count[0], total)
+
+    return tick
+
+
+def _run(
+    todo: list[JudgeRequest], settings: JudgeSettings, cache: JudgmentCache | None, log_dir: Path,
+    tick: Callable[[], None] | None = None,
+) -> dict[str, Judgment]:
     if not todo:
         return {}
     from pytest_agorabench.evaluation.judge_inspect import run_judge_eval  # lazy: inspect is slow to import
@@ -142,6 +161,8 @@ def _run(todo: list[JudgeRequest], settings: JudgeSettings, cache: JudgmentCache
         results[judgment.key] = judgment
         if cache is not None:
             cache.put(judgment)
+        if tick is not None:
+            tick()
 
     problem = run_judge_eval(todo, settings, log_dir, judge_one, done)
     for r in todo:

@@ -11,7 +11,7 @@ what was left out, and why, travel with the result.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -242,14 +242,16 @@ def judge_benchmark(
     *,
     cache: JudgmentCache | None,
     log_dir: Path,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> JudgedBenchmark:
-    """Judge every role's answers (``role -> [{"id", "output"}]``) on benchmark ``name``."""
+    """Judge every role's answers (``role -> [{"id", "output"}]``) on benchmark ``name``.
+    ``on_progress(done, total)``: judgments so far, for a progress display (judge_runner.judge_requests)."""
     style = judge_style(get_benchmark(name))
     if style not in (PREFERENCE, GRADED):
         raise ValueError(f"{name} is not a judged benchmark")
     by_role = {role: {str(a["id"]): str(a["output"]) for a in rows} for role, rows in answers.items()}
     requests = build_requests(style, items, by_role, settings.model)
-    judgments = judge_requests(requests, settings, cache=cache, log_dir=Path(log_dir))
+    judgments = judge_requests(requests, settings, cache=cache, log_dir=Path(log_dir), on_progress=on_progress)
     rows = {role: item_results(style, items, by_role[role], role, requests, judgments) for role in by_role}
     stats = {
         role: JudgeStats.of(judgments[r.key] for r in requests if r.role == role) for role in by_role

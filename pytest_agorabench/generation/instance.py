@@ -70,6 +70,7 @@ class GenerationContext:
     leak_case_sensitive: bool = True
     prompts: MetaPrompts = field(default_factory=MetaPrompts)
     pool: list[Mapping[str, Any]] = field(default_factory=list)
+    on_row: Callable[[Mapping[str, Any]], None] | None = None  # told of every row journaled (progress counts)
 
     def __post_init__(self) -> None:
         self.rules = domain_rules(self.setting.domain)
@@ -146,7 +147,10 @@ class GenerationContext:
             row["attempt_reasons"] = reasons
         if estimated:
             row["usage_estimated"] = True  # the provider reported no usage; tokens are estimates
-        if self.journal.append(row) and accepted is not None:
-            self.pool.append(row)
+        if self.journal.append(row):
+            if accepted is not None:
+                self.pool.append(row)
+            if self.on_row is not None:
+                self.on_row(row)
         meta.update(attempts=totals["attempts"], reasons=reasons, accepted=accepted is not None)
         return row, meta

@@ -8,7 +8,7 @@ run therefore restarts with exactly the missing ids; the result always reads bac
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -73,6 +73,7 @@ def run_generation(
     leak_case_sensitive: bool = True,
     model_args: dict[str, Any] | None = None,
     prompts: MetaPrompts | None = None,
+    on_progress: Callable[[int, int, int], None] | None = None,
 ) -> GenerationResult:
     """Generate ``instances`` rows for ``setting`` with ``model`` (alias, inspect model string or Model).
 
@@ -80,6 +81,8 @@ def run_generation(
     validator (default: a character-based estimate and 4,096). ``leak_case_sensitive=False`` gives the
     official case-insensitive leak check. ``model_args`` go to inspect's ``eval`` (provider options).
     ``prompts``: the meta-prompt variant or prompt folder (default: the agorabench prompts).
+    ``on_progress(done, requested, dropped)``: called with the journal's counts at the start and after every
+    finished instance (accepted or dropped), for a progress display.
     """
     prompts = prompts or MetaPrompts()
     prompts.check(setting)
@@ -94,6 +97,7 @@ def run_generation(
     n = planned_count(setting, seeds, instances)
     done = journal.done_ids
     todo = [i for i in range(n) if instance_id(i) not in done]
+    on_row = _progress_counter(journal, n, on_progress) if on_progress is not None else None
     log_file = None
     if todo:
         ctx = GenerationContext(
@@ -107,6 +111,7 @@ def run_generation(
             max_seq_len=max_seq_len,
             leak_case_sensitive=leak_case_sensitive,
             prompts=prompts,
+            on_row=on_row,
         )
         from pytest_agorabench.generation._inspect_task import (
             run_eval,  # lazy: inspect is slow to import
@@ -144,6 +149,24 @@ def run_generation(
     result = collect(journal, n)
     result.log_file = log_file
     return result
+
+
+def _progress_counter(
+    journal: Journal, n: int, on_progress: Callable[[int, int, int], None]
+) -> Callable[[Mapping[str, Any]], None]:
+    """Reports the rows journaled so far (a resumed run starts from the earlier ones), then one per row."""
+    wanted = {instance_id(i) for i in range(n)}
+    rows = [r for r in journal.rows if r["id"] in wanted]
+    counts = [len(rows), sum(1 for r in rows if is_dropped(r))]
+    on_progress(counts[0], n, counts[1])
+
+    def on_row(row: Mapping[str, Any]) -> None:
+        if row["id"] in wanted:
+            counts[0] += 1
+            counts[1] += is_dropped(row)
+            on_progress(counts[0], n, counts[1])
+
+    return on_row
 
 
 def collect(journal: Journal, n: int) -> GenerationResult:

@@ -13,6 +13,7 @@ evaluation, intrinsic, metrics) take explicit arguments; only this package reads
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 
 from pytest_agorabench import curation
 from pytest_agorabench.config import RunConfig
@@ -44,24 +45,28 @@ def case_seeds(setting: Setting, config: RunConfig) -> SeedSet:
 
 
 def run_case(
-    setting: Setting, config: RunConfig, store: Store | None = None, servers: Servers | None = None
+    setting: Setting, config: RunConfig, store: Store | None = None, servers: Servers | None = None,
+    progress: Callable[..., None] | None = None,
 ) -> CaseResult:
     """One case. ``servers``: the session's shared model servers (serving/); without one, the case gets
-    its own and stops what it started before returning."""
+    its own and stops what it started before returning. ``progress``: receives the case's progress events
+    (stages, counts; report/progress_events.py), which change nothing in its result."""
     store = store or Store(config.store_dir)
     if servers is not None:
         try:
-            return _run_case(setting, config, store, servers)
+            return _run_case(setting, config, store, servers, progress)
         finally:
             servers.release_role(STUDENT)  # a student server is this case's alone
     own = Servers(store.servers_dir(), new_session_id(), worker_gpus=visible_gpus(), log_dir=store.log_dir("servers"))
     try:
-        return _run_case(setting, config, store, own)
+        return _run_case(setting, config, store, own, progress)
     finally:
         own.close()
 
 
-def _run_case(setting: Setting, config: RunConfig, store: Store, servers: Servers) -> CaseResult:
+def _run_case(
+    setting: Setting, config: RunConfig, store: Store, servers: Servers, progress: Callable[..., None] | None
+) -> CaseResult:
     from pytest_agorabench.metrics.pgr import Estimate, domain_pgr
 
     servers.take_used()  # what an earlier case of this process left unreported (it failed) is not ours
@@ -69,7 +74,7 @@ def _run_case(setting: Setting, config: RunConfig, store: Store, servers: Server
     names = evaluate.benchmark_names(setting, config)
     if any(evaluate.is_judged(n) for n in names):
         evaluate.judge_settings(config)  # raises JudgeMissing before any generation or training is paid for
-    clock = Clock()
+    clock = Clock(emit=progress)
     with clock.timed("seeds"):
         seeds = case_seeds(setting, config)
 

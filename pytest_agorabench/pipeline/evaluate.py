@@ -108,7 +108,7 @@ def evaluate(
         write_jsonl(workdir / "scores.jsonl", rows)
         return {"items": len(rows)}
 
-    return clock.run(name, lambda: store.once("evaluation", inputs, build)).read_jsonl("scores.jsonl")
+    return clock.run(name, lambda: store.once("evaluation", inputs, build), detail=benchmark).read_jsonl("scores.jsonl")
 
 
 def score_benchmarks(
@@ -174,7 +174,7 @@ def judged(
 
     settings = judge_settings(config)
     digest = hashlib.sha256(canonical_json([name, settings.model, answers]).encode()).hexdigest()
-    with clock.timed("judging"):
+    with clock.timed("judging", detail=name):
         judged = judge_benchmark(
             name,
             items,
@@ -182,6 +182,7 @@ def judged(
             settings,
             cache=JudgmentCache(store.judgments_dir(), settings.model),
             log_dir=store.log_dir("judging", digest),
+            on_progress=clock.counter("judging", "judgments", part=name),
         )
     resamples = config.profile.bootstrap_resamples
     metric = judged.metric()

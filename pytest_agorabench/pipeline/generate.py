@@ -60,6 +60,7 @@ def generate(
     def build(workdir: Path, key: str) -> dict[str, Any]:
         from pytest_agorabench.generation import run_generation
 
+        counts = clock.counter("generation", "instances")
         with store.journal_lock("generation", journal_key):
             journal = store.journal("generation", journal_key)
 
@@ -79,6 +80,7 @@ def generate(
                     log_dir=store.log_dir("generation", key),
                     concurrency=profile.generation_concurrency,
                     prompts=prompts,
+                    on_progress=counts,
                 ))
 
             budget = None

@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 from pytest_agorabench.store import Artifact, Store
 
@@ -25,24 +26,42 @@ STAGE_VERSIONS = {
 @dataclass
 class Clock:
     """Seconds per stage name, the names served from the store (from an earlier run, or from another worker
-    this run waited for), damaged artifacts recomputed, and the artifact key of each stage."""
+    this run waited for), damaged artifacts recomputed, and the artifact key of each stage. ``emit`` receives
+    the case's progress events (report/progress_events.py: stage starts and ends, counts); None: no progress."""
 
     seconds: dict[str, float] = field(default_factory=dict)
     cached: list[str] = field(default_factory=list)
     waited: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     keys: dict[str, str] = field(default_factory=dict)
+    emit: Callable[..., None] | None = field(default=None, repr=False, compare=False)
+
+    def progress(self, kind: str, **fields: Any) -> None:
+        if self.emit is not None:
+            self.emit(kind, **fields)
+
+    def counter(self, stage: str, what: str, part: str | None = None) -> Callable[..., None]:
+        """The ``on_progress`` callback a library function reports its counts to: (done, total, dropped=0)."""
+
+        def on_progress(done: int, total: int, dropped: int = 0) -> None:
+            extra = {"part": part} if part else {}
+            self.progress("count", stage=stage, what=what, done=done, total=total, dropped=dropped, **extra)
+
+        return on_progress
 
     @contextmanager
-    def timed(self, name: str) -> Iterator[None]:
+    def timed(self, name: str, detail: str | None = None) -> Iterator[None]:
+        self.progress("stage", stage=name, **({"detail": detail} if detail else {}))
         start = time.perf_counter()
         try:
             yield
         finally:
-            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start
+            took = time.perf_counter() - start
+            self.seconds[name] = self.seconds.get(name, 0.0) + took
+            self.progress("stage_end", stage=name, seconds=round(took, 3))
 
-    def run(self, name: str, fn: Callable[[], Artifact]) -> Artifact:
-        with self.timed(name):
+    def run(self, name: str, fn: Callable[[], Artifact], detail: str | None = None) -> Artifact:
+        with self.timed(name, detail):
             art = fn()
         if art.waited:
             self.waited.append(name)

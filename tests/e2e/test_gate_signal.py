@@ -81,6 +81,7 @@ def test_save_then_compare_fails_the_case_that_got_worse(pytester, sums):  # noq
     worse.assert_outcomes(passed=2, failed=1)
     text = worse.stdout.str()
     assert "math/response_generation: delta PGR -" in text and "failed: PGR dropped by more than 5 points" in text
+    assert "(5 % over 3 gated case(s), Bonferroni)" in text  # -k math: the six deselected cases do not count
     props = {}
     for case in ET.parse(junit).getroot().iter("testcase"):
         props[case.get("name")] = {p.get("name"): p.get("value") for p in case.iter("property")}

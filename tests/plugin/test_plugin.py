@@ -27,7 +27,7 @@ from pytest_agorabench.result import BenchmarkOutcome, CaseResult
 POINTS = {"math/instance_generation": 30.0, "math/response_generation": 8.0, "math/quality_enhancement": None}
 
 
-def canned_run_case(setting, config, store=None, servers=None):
+def canned_run_case(setting, config, store=None, servers=None, progress=None):
     p = POINTS[setting.key]
     est = (Estimate(point=p, low=p - 5, high=p + 5, undefined_reason=None, resamples=100) if p is not None
            else Estimate(point=None, low=None, high=None, undefined_reason="reference gap below one item", resamples=100))

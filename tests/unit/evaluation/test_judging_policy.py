@@ -147,7 +147,7 @@ def test_judge_requests_runs_only_the_missing_ones(tmp_path, monkeypatch):
         cache.put(Judgment(cached.key, "A>B", None))
     seen = []
 
-    def fake_run(todo, settings, cache, log_dir):
+    def fake_run(todo, settings, cache, log_dir, tick=None):
         seen.extend(r.key for r in todo)
         return {r.key: Judgment(r.key, None, "timeout") for r in todo}
 
