@@ -12,7 +12,9 @@ from pytest_agorabench.analysis.command import add_parser as add_analyze_parser
 from pytest_agorabench.errors import AgoraBenchError
 from pytest_agorabench.gate.command import add_parser as add_compare_parser
 from pytest_agorabench.report.json_report import (
+    ReportError,
     build_report,
+    load_report,
     merge_reports,
 )
 from pytest_agorabench.report.terminal import summary_lines
@@ -27,12 +29,24 @@ def cmd_report(args: argparse.Namespace) -> int:
             "each is counted once",
             file=sys.stderr,
         )
-    merged = build_report(reports.cases, {"merged_from": args.reports})
+    # The settings every report shares (profile, store, student, ...) describe the merged run too.
+    configs = [load_report(path).get("config") or {} for path in args.reports]
+    common = {k: v for k, v in configs[0].items() if all(c.get(k) == v for c in configs[1:])}
+    merged = build_report(reports.cases, {**common, "merged_from": args.reports})
     for line in summary_lines(merged["cases"], merged["summary"]):
         print(line)
     if args.output:
         Path(args.output).write_text(json.dumps(merged, indent=2))
         print(f"merged report: {args.output}")
+    from pytest_agorabench.report.html_page import write_html
+    from pytest_agorabench.report.markdown_table import write_markdown
+
+    for what, target, write in (("HTML report", args.html, write_html), ("Markdown Table 2", args.md, write_markdown)):
+        if target:
+            try:
+                print(f"{what}: {write(Path(target), merged)}")
+            except OSError as exc:
+                raise ReportError(f"cannot write {target}: {exc.strerror or exc}") from None
     return 0
 
 
@@ -79,6 +93,8 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("report", help="print (and merge) JSON reports")
     p.add_argument("reports", nargs="+")
     p.add_argument("-o", "--output", help="write the merged JSON report here")
+    p.add_argument("--html", help="write the HTML report of the merged cases here")
+    p.add_argument("--md", help="write Table 2 of the merged cases as Markdown here")
     p.set_defaults(fn=cmd_report)
     add_compare_parser(sub)
     add_analyze_parser(sub)

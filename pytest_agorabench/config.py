@@ -42,6 +42,9 @@ class RunConfig:
     gate_on: str = "point"
     store_dir: Path = Path(".agorabench")
     json_report: Path | None = None
+    html_report: Path | None = None  # None: next to the JSON report, unless html_off
+    html_off: bool = False
+    md_report: Path | None = None  # Table 2 as Markdown, only when asked for
     seed: int = 42
     demo_mix: str = "intended"
     seed_file: Path | None = None  # a local seed file/folder overriding the profile's data source
@@ -121,6 +124,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("--min-pgr", "min_pgr", "fail a case whose PGR is below this (per setting: [tool.agorabench.min_pgr_by_setting])", type=float),
     Option("--agora-profile", "profile", "paper / quick / smoke (default: smoke)", choices=tuple(PROFILES), what="a profile"),
     Option("--agora-json", "json", "write the JSON report here (default: <store>/report.json)", what="a report file"),
+    Option("--agora-html", "html", "write the HTML report here (default: next to the JSON report, .html; 'off': none)", what="a report file"),
+    Option("--agora-md", "md", "write Table 2 as Markdown here (e.g. for $GITHUB_STEP_SUMMARY)", what="a report file"),
     Option("--agora-store", "store", "artifact store directory (default: .agorabench in the rootdir)", what="a store directory"),
     Option("--agora-gate", "gate_on", "gate --min-pgr on the PGR point value or the 95%% CI lower bound", choices=tuple(GATES), what="a gate"),
     # numpy's seeding (bootstrap, win rates) takes 0 .. 2**32 - 1 and raises on anything else.
@@ -301,15 +306,10 @@ def build_config(cli: dict[str, Any], pyproject: dict[str, Any], rootdir: Path) 
     if not store.is_absolute():
         store = rootdir / store
     _check_writable_dir("--agora-store", store)
-    json_path = pick("json")
-    json_report = None
-    if json_path is not None:
-        json_report = Path(json_path)
-        if not json_report.is_absolute():
-            json_report = rootdir / json_report
-        if json_report.is_dir():
-            raise ConfigError(f"--agora-json: {json_report} is a directory; name the report file to write")
-        _check_writable_dir("--agora-json", json_report.parent, json_report)
+    json_report = _report_path("--agora-json", pick("json"), rootdir)
+    html = pick("html")
+    html_report = None if html in (None, "off") else _report_path("--agora-html", html, rootdir)
+    md_report = _report_path("--agora-md", pick("md"), rootdir)
     seed_file = pick("seed_file")
     if seed_file is not None:
         seed_file = Path(seed_file)
@@ -355,6 +355,9 @@ def build_config(cli: dict[str, Any], pyproject: dict[str, Any], rootdir: Path) 
         gate_on=_choice("agora-gate", pick("gate_on") or "point", GATES),
         store_dir=store,
         json_report=json_report,
+        html_report=html_report,
+        html_off=html == "off",
+        md_report=md_report,
         seed=pick("seed") if pick("seed") is not None else 42,
         demo_mix=_choice("agora-demo-mix", pick("demo_mix") or "intended", DEMO_MIXES),
         seed_file=seed_file,
@@ -411,6 +414,19 @@ def _prompts(value: Any, rootdir: Path) -> str:
     except PromptFolderError as exc:
         raise ConfigError(f"--agora-prompts: {exc}") from None
     return str(folder)
+
+
+def _report_path(flag: str, value: Any, rootdir: Path) -> Path | None:
+    """A report file the run will write (relative to the rootdir), checked to be writable now."""
+    if value is None:
+        return None
+    path = Path(value)
+    if not path.is_absolute():
+        path = rootdir / path
+    if path.is_dir():
+        raise ConfigError(f"{flag}: {path} is a directory; name the report file to write")
+    _check_writable_dir(flag, path.parent, path)
+    return path
 
 
 def _check_writable_dir(flag: str, directory: Path, target: Path | None = None) -> None:

@@ -36,6 +36,7 @@ class AgoraSession:
         self.is_worker = is_worker
         self.cases: list[dict[str, Any]] = []
         self.report_path: Path | None = None
+        self.pages: list[tuple[str, Path]] = []
         self._model_checks: dict[tuple[str, str | None], AgoraBenchError | None] = {}
 
     def with_overrides(self, **overrides: Any) -> RunConfig:
@@ -149,6 +150,7 @@ class AgoraSession:
             report["summary"]["gate"] = gate
         session.config.hook.pytest_agorabench_json_report(report=report)
         self.report_path = write_report(self.report_target(), report)
+        self.pages = self._write_pages(report)
         if self.config.save:
             from pytest_agorabench.gate import finish
             from pytest_agorabench.store import package_versions
@@ -156,6 +158,19 @@ class AgoraSession:
             self.saved_path = self.saved_run(self.config, self.config.save)
             finish(self.saved_path, self.config.save, report, package_versions())
         self._summary = report["summary"]
+
+    def _write_pages(self, report: dict[str, Any]) -> list[tuple[str, Path]]:
+        """The HTML page (by default next to the JSON report) and the Markdown Table 2 (when asked for)."""
+        from pytest_agorabench.report.html_page import write_html
+        from pytest_agorabench.report.markdown_table import write_markdown
+
+        pages = []
+        if not self.config.html_off:
+            html = self.config.html_report or self.report_path.with_suffix(".html")
+            pages.append(("HTML report", write_html(html, report)))
+        if self.config.md_report:
+            pages.append(("Markdown Table 2", write_markdown(self.config.md_report, report)))
+        return pages
 
     @pytest.hookimpl
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
@@ -166,6 +181,8 @@ class AgoraSession:
         for line in summary_lines(ordered, self._summary):
             terminalreporter.write_line(line)
         terminalreporter.write_line(f"JSON report: {self.report_path}")
+        for what, path in self.pages:
+            terminalreporter.write_line(f"{what}: {path}")
         if self.config.save:
             terminalreporter.write_line(f"saved run {self.config.save!r}: {self.saved_path}")
 

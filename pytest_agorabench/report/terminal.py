@@ -1,20 +1,20 @@
-"""The terminal summary table of a session."""
+"""The terminal summary table of a session, and the number formats every report shares."""
 
 from __future__ import annotations
 
 from typing import Any
 
 
-def _num(value: float | None) -> str:
+def number(value: float | None) -> str:
     return "undef" if value is None else f"{value:.1f}"
 
 
-def _interval(est: dict[str, Any]) -> str:
+def interval(est: dict[str, Any]) -> str:
     if est["point"] is None:
         return "undefined"
     if est["low"] is None:
-        return f"{_num(est['point'])} [ci undefined]"
-    return f"{_num(est['point'])} [{_num(est['low'])}, {_num(est['high'])}]"
+        return f"{number(est['point'])} [ci undefined]"
+    return f"{number(est['point'])} [{number(est['low'])}, {number(est['high'])}]"
 
 
 def summary_lines(cases: list[dict[str, Any]], summary: dict[str, Any]) -> list[str]:
@@ -25,7 +25,7 @@ def summary_lines(cases: list[dict[str, Any]], summary: dict[str, Any]) -> list[
     rows = []
     for c in cases:
         scores = "; ".join(
-            f"{b['name']} {_num(b['student'])}/{_num(b['base'])}/{_num(b['reference'])}" for b in c["benchmarks"]
+            f"{b['name']} {number(b['student'])}/{number(b['base'])}/{number(b['reference'])}" for b in c["benchmarks"]
         )
         cost = "-" if c["cost_usd"] is None else f"{c['cost_usd']:.4f}"
         cached = "all" if {"generation", "training", "evaluation"} <= set(c["cached_stages"]) else (
@@ -35,12 +35,12 @@ def summary_lines(cases: list[dict[str, Any]], summary: dict[str, Any]) -> list[
             (
                 c["setting"],
                 c.get("outcome", "?"),
-                _interval(c["pgr"]),
+                interval(c["pgr"]),
                 scores,
                 f"{c['instances_valid']}/{c['instances_requested']}",
                 cost,
                 cached,
-            ) + ((_delta(c.get("gate")),) if compared else ())
+            ) + ((delta_text(c.get("gate")),) if compared else ())
         )
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     fmt = "  ".join(f"{{:<{w}}}" for w in widths)
@@ -71,14 +71,14 @@ def summary_lines(cases: list[dict[str, Any]], summary: dict[str, Any]) -> list[
         lines.append(f"generator score: {summary['generator_score_note']}")
     else:
         lines.append(
-            f"generator score (mean PGR over {summary['cells_defined']} of {summary['cells']} cells): {_num(score)}"
+            f"generator score (mean PGR over {summary['cells_defined']} of {summary['cells']} cells): {number(score)}"
         )
     if any(c.get("smoke") for c in cases):
         lines.append("smoke profile: tiny student on fixture items; these figures check the machinery, not a generator.")
     return lines
 
 
-def _delta(gate: dict[str, Any] | None) -> str:
+def delta_text(gate: dict[str, Any] | None) -> str:
     if not gate:
         return "-"
     point = gate.get("delta_pgr")

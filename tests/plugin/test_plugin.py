@@ -80,6 +80,8 @@ def test_collects_the_three_math_cases_with_readable_ids(inner):
         (["--agora-compare=never-saved"], "*--agora-compare: no saved run at *runs/never-saved*"),
         (["--agora-max-drop=5"], "*--agora-max-drop gates a comparison: name the saved run with --agora-compare*"),
         (["--agora-repeats=0"], "*--agora-repeats: must be at least 1*"),
+        (["--agora-html=."], "*--agora-html: * is a directory; name the report file to write*"),
+        (["--agora-md=test_math.py/t.md"], "*--agora-md: cannot write *test_math.py is a file, not a directory*"),
     ],
 )
 def test_bad_option_is_a_usage_error(inner, args, message):
@@ -115,7 +117,18 @@ def test_report_junit_and_summary(inner):
     for name in ("pgr", "pgr_low", "pgr_high", "gsm8k_student", "math_reference", "instances_requested",
                  "instances_valid", "instances_dropped", "cost_usd", "seconds_generation", "drops_math_result_tags"):
         assert name in props, name
-    result.stdout.fnmatch_lines(["*agorabench*", "*math/instance_generation*30.0 [[]25.0, 35.0[]]*", "*JSON report:*"])
+    result.stdout.fnmatch_lines(["*agorabench*", "*math/instance_generation*30.0 [[]25.0, 35.0[]]*", "*JSON report:*",
+                                 f"HTML report: {inner.path / 'out.html'}"])
+    assert 'href="#math-instance_generation"' in (inner.path / "out.html").read_text()  # next to the JSON
+
+
+def test_markdown_table2_on_request_and_html_off(inner):
+    result = inner.runpytest("--agora-md=summary/table2.md", "--agora-html=off", "-n", "2")
+    result.assert_outcomes(passed=3)
+    text = (inner.path / "summary" / "table2.md").read_text()
+    assert "| Instance generation | 30.0 [25.0, 35.0] | not run | not run | 30.0 |" in text
+    assert not list(inner.path.rglob("*.html"))
+    result.stdout.fnmatch_lines(["Markdown Table 2: *table2.md"])
 
 
 def test_min_pgr_gate_shows_the_numbers(inner):

@@ -44,6 +44,7 @@ def test_the_wheel_runs_a_smoke_case_outside_the_checkout(tmp_path):
     assert "pytest_agorabench/_fixtures/seeds/math/response_generation.jsonl" in names
     assert "pytest_agorabench/_fixtures/paper/table2_pgr.csv" in names
     assert {f"pytest_agorabench/suites/{f}" for f in ("__init__.py", "test_math.py", "test_code.py")} <= names
+    assert "pytest_agorabench/report/templates/report.html.j2" in names
 
     venv = tmp_path / "venv"
     _run([sys.executable, "-m", "venv", venv], tmp_path, 300)
@@ -59,3 +60,4 @@ def test_the_wheel_runs_a_smoke_case_outside_the_checkout(tmp_path):
     ran = _run([python, "-m", "pytest", "test_our_generator.py", "-p", "no:cacheprovider"], user_repo, 1500)
     assert "1 passed" in ran.stdout
     assert (user_repo / ".agorabench" / "report.json").is_file()  # the store sits in the user's rootdir
+    assert "<table" in (user_repo / ".agorabench" / "report.html").read_text()  # the template travelled
