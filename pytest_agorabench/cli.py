@@ -22,6 +22,11 @@ from pytest_agorabench.report.terminal import summary_lines
 
 def cmd_report(args: argparse.Namespace) -> int:
     """Merge one or more JSON reports (e.g. from machines that split the cases with -k) and print them."""
+    from pytest_agorabench.config import report_file
+
+    # Refuse an unwritable output before reading and merging anything.
+    output, html, md = (report_file(flag, value, Path.cwd()) for flag, value in
+                        (("--output", args.output), ("--html", args.html), ("--md", args.md)))
     reports = merge_reports(args.reports)
     if reports.duplicates:  # the same report given twice: worth a word, not a failure
         print(
@@ -29,25 +34,38 @@ def cmd_report(args: argparse.Namespace) -> int:
             "each is counted once",
             file=sys.stderr,
         )
-    # The settings every report shares (profile, store, student, ...) describe the merged run too.
-    configs = [load_report(path).get("config") or {} for path in args.reports]
+    loaded = [load_report(path) for path in args.reports]
+    # The settings every report shares (profile, store, student, ...) describe the merged run too, and so
+    # does the gate summary when they all hold the same one (a single report, say).
+    configs = [r.get("config") or {} for r in loaded]
     common = {k: v for k, v in configs[0].items() if all(c.get(k) == v for c in configs[1:])}
-    merged = build_report(reports.cases, {**common, "merged_from": args.reports})
-    for line in summary_lines(merged["cases"], merged["summary"]):
+    gates = [(r.get("summary") or {}).get("gate") for r in loaded]
+    try:
+        merged = build_report(reports.cases, {**common, "merged_from": args.reports})
+        if gates[0] and all(g == gates[0] for g in gates):
+            merged["summary"]["gate"] = gates[0]
+        lines = summary_lines(merged["cases"], merged["summary"])
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise ReportError(f"a case in {', '.join(args.reports)} lacks a field or holds an odd value "
+                          f"({type(exc).__name__}: {exc}); is a report damaged?") from None
+    for line in lines:
         print(line)
-    if args.output:
-        Path(args.output).write_text(json.dumps(merged, indent=2))
-        print(f"merged report: {args.output}")
-    from pytest_agorabench.report.html_page import write_html
-    from pytest_agorabench.report.markdown_table import write_markdown
+    if output:
+        try:
+            output.write_text(json.dumps(merged, indent=2))
+        except OSError as exc:
+            raise ReportError(f"cannot write {output}: {exc.strerror or exc}") from None
+        print(f"merged report: {output}")
+    from pytest_agorabench.report.pages import write_pages
 
-    for what, target, write in (("HTML report", args.html, write_html), ("Markdown Table 2", args.md, write_markdown)):
-        if target:
-            try:
-                print(f"{what}: {write(Path(target), merged)}")
-            except OSError as exc:
-                raise ReportError(f"cannot write {target}: {exc.strerror or exc}") from None
-    return 0
+    failed = 0
+    for what, written in write_pages(merged, html, md):
+        if isinstance(written, str):
+            print(f"agorabench report: {what} {written}", file=sys.stderr)
+            failed += 1
+        else:
+            print(f"{what}: {written}")
+    return 1 if failed else 0
 
 
 def cmd_fetch_models(args: argparse.Namespace) -> int:

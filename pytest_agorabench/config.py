@@ -306,10 +306,10 @@ def build_config(cli: dict[str, Any], pyproject: dict[str, Any], rootdir: Path) 
     if not store.is_absolute():
         store = rootdir / store
     _check_writable_dir("--agora-store", store)
-    json_report = _report_path("--agora-json", pick("json"), rootdir)
+    json_report = report_file("--agora-json", pick("json"), rootdir)
     html = pick("html")
-    html_report = None if html in (None, "off") else _report_path("--agora-html", html, rootdir)
-    md_report = _report_path("--agora-md", pick("md"), rootdir)
+    html_report = None if html in (None, "off") else report_file("--agora-html", html, rootdir)
+    md_report = report_file("--agora-md", pick("md"), rootdir)
     seed_file = pick("seed_file")
     if seed_file is not None:
         seed_file = Path(seed_file)
@@ -416,8 +416,9 @@ def _prompts(value: Any, rootdir: Path) -> str:
     return str(folder)
 
 
-def _report_path(flag: str, value: Any, rootdir: Path) -> Path | None:
-    """A report file the run will write (relative to the rootdir), checked to be writable now."""
+def report_file(flag: str, value: Any, rootdir: Path) -> Path | None:
+    """A report file a run will write (relative to the rootdir), checked to be writable now, before the
+    work that fills it (also for ``agorabench report``'s outputs)."""
     if value is None:
         return None
     path = Path(value)

@@ -159,18 +159,15 @@ class AgoraSession:
             finish(self.saved_path, self.config.save, report, package_versions())
         self._summary = report["summary"]
 
-    def _write_pages(self, report: dict[str, Any]) -> list[tuple[str, Path]]:
+    def _write_pages(self, report: dict[str, Any]) -> list[tuple[str, Path | str]]:
         """The HTML page (by default next to the JSON report) and the Markdown Table 2 (when asked for)."""
-        from pytest_agorabench.report.html_page import write_html
-        from pytest_agorabench.report.markdown_table import write_markdown
+        from pytest_agorabench.report.pages import write_pages
 
-        pages = []
-        if not self.config.html_off:
-            html = self.config.html_report or self.report_path.with_suffix(".html")
-            pages.append(("HTML report", write_html(html, report)))
-        if self.config.md_report:
-            pages.append(("Markdown Table 2", write_markdown(self.config.md_report, report)))
-        return pages
+        default = self.report_path.with_suffix(".html")
+        if default == self.report_path:  # a JSON report named *.html keeps its name; the page goes beside it
+            default = self.report_path.with_name(self.report_path.name + ".page.html")
+        html = None if self.config.html_off else self.config.html_report or default
+        return write_pages(report, html, self.config.md_report)
 
     @pytest.hookimpl
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:

@@ -9,11 +9,21 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pytest_agorabench.report.table2 import DOMAINS, LABELS, METHODS, cell_text, grids, mean_text, undefined_reason
+from pytest_agorabench.report.table2 import (
+    DOMAINS,
+    LABELS,
+    METHODS,
+    cell_text,
+    grids,
+    mean_text,
+    score_line,
+    undefined_reason,
+)
 from pytest_agorabench.report.terminal import delta_text, interval, number
 
-# Stages whose inspect logs a case can link to, and the artifact key each is stored under.
-LOGGED_STAGES = ("generation", "evaluation", "baseline_base", "baseline_reference")
+# Stages whose inspect logs a case can link to, and the folder under <store>/logs each writes to.
+LOGGED_STAGES = {"generation": "generation", "evaluation": "evaluation", "baseline_base": "evaluation",
+                 "baseline_reference": "evaluation"}
 
 
 def wilson(percent: float | None, n: int | None) -> str:
@@ -25,41 +35,72 @@ def wilson(percent: float | None, n: int | None) -> str:
         return number(percent)
     p, z = percent / 100.0, 1.96
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    half = z * math.sqrt(max(0.0, p * (1 - p)) / n + z * z / (4 * n * n)) / (1 + z * z / n)
     return f"{percent:.1f} [{100 * max(0.0, centre - half):.1f}, {100 * min(1.0, centre + half):.1f}]"
 
 
+def _href(target: Path, page_dir: Path) -> str:
+    try:
+        return Path(os.path.relpath(target.resolve(), page_dir)).as_posix()
+    except ValueError:  # another drive (Windows): no relative path exists
+        return target.resolve().as_uri()
+
+
 def _log_links(case: dict[str, Any], store_dir: str | None, page_dir: Path) -> list[tuple[str, str]]:
-    """(stage, relative link) for each of the case's inspect-log folders that exists where the page is written."""
-    if not store_dir:
-        return []
+    """(label, link) for the case's inspect logs that exist where the page is written: the folders of its
+    keyed stages, its intrinsic judges' logs, and the store's whole log folder (a stage run once per
+    benchmark keeps only its last key in the case, so the folder is the way to the others)."""
     links = []
     keys = case.get("artifacts") or {}
-    for stage in LOGGED_STAGES:
-        key = keys.get(stage)
-        folder = Path(store_dir) / "logs" / ("evaluation" if stage.startswith("baseline") else stage) / str(key)
-        if key and folder.is_dir():
-            links.append((stage, os.path.relpath(folder, page_dir)))
+    logs = Path(store_dir) / "logs" if store_dir else None
+    for stage, folder in LOGGED_STAGES.items():
+        where = logs / folder / str(keys[stage]) if logs and keys.get(stage) else None
+        if where and where.is_dir():
+            links.append((stage, _href(where, page_dir)))
+    for metric, location in sorted(((case.get("intrinsic") or {}).get("logs") or {}).items()):
+        if isinstance(location, str) and Path(location).exists():
+            links.append((metric, _href(Path(location), page_dir)))
+    if logs and logs.is_dir():
+        links.append(("all logs of the store", _href(logs, page_dir)))
     return links
 
 
-def _intrinsic(case: dict[str, Any]) -> list[tuple[str, str]]:
-    metrics = case.get("intrinsic") or {}
-    out = []
-    for name, value in sorted(metrics.items()):
-        if isinstance(value, float):
-            out.append((name, f"{value:.4g}"))
-        elif isinstance(value, (int, str)) and not isinstance(value, bool):
-            out.append((name, str(value)))
+def _intrinsic(intrinsic: dict[str, Any]) -> dict[str, Any]:
+    """intrinsic.measure()'s output as rows (metric, value, rows scored, note), or the case's reason for none."""
+    if isinstance(intrinsic.get("skipped"), str):
+        return {"skipped": intrinsic["skipped"], "rows": []}
+    rows = []
+    for name, value in sorted((intrinsic.get("metrics") or {}).items()):
+        failed = {r: n for r, n in ((intrinsic.get("failures") or {}).get(name) or {}).items() if n}
+        note = "; ".join(filter(None, [(intrinsic.get("errors") or {}).get(name),
+                                       ", ".join(f"{r} {n}" for r, n in sorted(failed.items()))]))
+        shown = "undefined" if value is None else f"{value:.4g}" if isinstance(value, float) else str(value)
+        rows.append((name, shown, (intrinsic.get("scored") or {}).get(name, "-"), note))
+    rows += [(name, "not measured", "-", why) for name, why in sorted((intrinsic.get("skipped") or {}).items())]
+    return {"skipped": None, "rows": rows}
+
+
+def _anchors(cases: list[dict[str, Any]]) -> dict[int, str]:
+    """An id per case: its setting, made unique when merged runs hold a setting more than once."""
+    out: dict[int, str] = {}
+    used: set[str] = set()
+    for case in cases:
+        anchor = base = case["setting"].replace("/", "-")
+        n = 1
+        while anchor in used:
+            n += 1
+            anchor = f"{base}-{n}"
+        used.add(anchor)
+        out[id(case)] = anchor
     return out
 
 
-def _case_view(case: dict[str, Any], store_dir: str | None, page_dir: Path) -> dict[str, Any]:
+def _case_view(case: dict[str, Any], anchor: str, store_dir: str | None, page_dir: Path) -> dict[str, Any]:
     seconds = case.get("stage_seconds") or {}
     cached, shared = set(case.get("cached_stages") or ()), set(case.get("shared_stages") or ())
     return {
         "case": case,
-        "anchor": case["setting"].replace("/", "-"),
+        "anchor": anchor,
         "pgr": interval(case["pgr"]),
         "undefined": case["pgr"].get("undefined_reason"),
         "delta": delta_text(case.get("gate")) if case.get("gate") else None,
@@ -71,7 +112,7 @@ def _case_view(case: dict[str, Any], store_dir: str | None, page_dir: Path) -> d
             for b in case.get("benchmarks", [])
         ],
         "drops": sorted((case.get("drops_by_reason") or {}).items(), key=lambda kv: -kv[1]),
-        "intrinsic": _intrinsic(case),
+        "intrinsic": _intrinsic(case.get("intrinsic") or {}),
         "stages": [(name, f"{s:.1f}", "store" if name in cached else "waited" if name in shared else "ran")
                    for name, s in seconds.items()],
         "total_seconds": f"{sum(seconds.values()):.0f}",
@@ -87,27 +128,35 @@ def render_html(report: dict[str, Any], page_dir: Path) -> str:
 
     cases = report.get("cases", [])
     config = report.get("config") or {}
-    summary = report.get("summary") or {}
-    gate = summary.get("gate")
+    gate = (report.get("summary") or {}).get("gate")
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("pytest_agorabench.report", "templates"),
         autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
     )
-    grid_views = []
-    for grid in grids(cases):
+    anchors = _anchors(cases)
+    table_grids = grids(cases)
+    grid_views, label = [], {}
+    for grid in table_grids:
         rows = []
         for method in METHODS:
             cells = [{"text": cell_text(grid.cell(method, d)), "why": undefined_reason(grid.cell(method, d)),
-                      "anchor": f"{d}-{method}" if grid.cell(method, d) else None} for d in DOMAINS]
+                      "anchor": anchors[id(grid.cell(method, d))] if grid.cell(method, d) else None} for d in DOMAINS]
             rows.append({"label": LABELS[method], "cells": cells, "mean": mean_text(grid.method_mean(method))})
         grid_views.append({"label": grid.label, "rows": rows, "score": mean_text(grid.score()),
+                           "score_line": score_line(grid),
                            "domain_means": [mean_text(grid.domain_mean(d)) for d in DOMAINS]})
+        # With more than one generator a setting alone does not say which run a plot row is.
+        label.update({id(c): c["setting"] + (f" ({grid.label})" if len(table_grids) > 1 else "")
+                      for c in grid.cases})
+    pgr_rows = [(label[id(c)], c["pgr"]["point"], c["pgr"]["low"], c["pgr"]["high"]) for c in cases]
+    delta_rows = [(label[id(c)], c["gate"].get("delta_pgr"), c["gate"].get("delta_pgr_low"),
+                   c["gate"].get("delta_pgr_high")) for c in cases if c.get("gate")]
     return env.get_template("report.html.j2").render(
-        report=report, config=config, summary=summary, gate=gate,
+        report=report, config=config, summary=report.get("summary") or {}, gate=gate,
         domains=[LABELS[d] for d in DOMAINS], grids=grid_views,
-        cases=[_case_view(c, config.get("store_dir"), page_dir) for c in cases],
-        pgr_svg=pgr_plot(cases) if cases else None,
-        delta_svg=delta_plot(cases, gate.get("margin") if gate else None) if cases else None,
+        cases=[_case_view(c, anchors[id(c)], config.get("store_dir"), page_dir) for c in cases],
+        pgr_svg=pgr_plot(pgr_rows) if cases else None,
+        delta_svg=delta_plot(delta_rows, gate.get("margin") if gate else None),
         smoke=any(c.get("smoke") for c in cases),
         version=(report.get("versions") or {}).get("pytest-agorabench", ""),
     )

@@ -28,6 +28,7 @@ class Grid:
     generator: str
     prompts: str
     cells: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)  # (method, domain) -> case
+    cases: list[dict[str, Any]] = field(default_factory=list)  # every case of the grid, a cell's earlier runs too
 
     @property
     def label(self) -> str:
@@ -42,9 +43,12 @@ class Grid:
     def domain_mean(self, domain: str) -> float | None:
         return _mean([self.cells.get((m, domain)) for m in METHODS])
 
+    def defined(self) -> list[float]:
+        return [c["pgr"]["point"] for c in self.cells.values() if c["pgr"]["point"] is not None]
+
     def score(self) -> float | None:
         """Mean over the defined cells, only when most of the run's cells are defined (as json_report)."""
-        defined = [c["pgr"]["point"] for c in self.cells.values() if c["pgr"]["point"] is not None]
+        defined = self.defined()
         return statistics.fmean(defined) if defined and 2 * len(defined) > len(self.cells) else None
 
 
@@ -62,6 +66,7 @@ def grids(cases: list[dict[str, Any]]) -> list[Grid]:
         grid = out.setdefault(key, Grid(*key))
         domain, method = case["setting"].split("/")
         grid.cells[(method, domain)] = case
+        grid.cases.append(case)
     return list(out.values())
 
 
@@ -77,3 +82,13 @@ def undefined_reason(case: dict[str, Any] | None) -> str | None:
 
 def mean_text(value: float | None) -> str:
     return "-" if value is None else f"{value:.1f}"
+
+
+def score_line(grid: Grid) -> str:
+    """The generator score and the method means in words, as the paper reads Table 2."""
+    n, cells = len(grid.defined()), len(grid.cells)
+    score = grid.score()
+    head = (f"Generator score {score:.1f} (mean PGR over {n} of {cells} cells)" if score is not None
+            else f"Generator score not reported: only {n} of {cells} cells have a defined PGR")
+    means = ", ".join(f"{LABELS[m].lower()} {mean_text(grid.method_mean(m))}" for m in METHODS)
+    return f"{head}; method means: {means}."

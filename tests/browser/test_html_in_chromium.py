@@ -1,6 +1,7 @@
 """The HTML report in a real headless browser (Debian's chromium; .ci/run installs it, and without it this
-skips with the reason): the page loads with no console message, the cases table has nine rows once the
-browser has parsed it, and a screenshot is written."""
+skips with the reason): the page loads with no console message (its Content-Security-Policy makes any
+attempt to fetch something one), Table 2 has its nine cells and the cases table nine rows once the browser has
+parsed it, and a screenshot is written."""
 
 import re
 import shutil
@@ -42,10 +43,21 @@ def test_the_report_loads_cleanly_with_nine_case_rows_and_a_screenshot(tmp_path)
     assert len(re.findall(r"<tr>", cases_table.split("<tbody>")[1])) == 9
     table2 = re.search(r'<table class="table2">(.*?)</table>', dom.stdout, re.S).group(1)
     assert len(re.findall(r"<tr>", table2.split("<tbody>")[1])) == 4  # three methods and the means
+    assert len(re.findall(r'<td class="num[^"]*"><a href="#', table2)) == 9  # nine cells, each linked to its case
+    assert "undefined" in table2 and "reference-base gap below the minimum" in table2
     shot = tmp_path / "report.png"
     took = _chromium(tmp_path, page, f"--screenshot={shot}", "--window-size=1280,2000", "--hide-scrollbars")
     assert took.returncode == 0 and shot.stat().st_size > 10_000
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_console_check_sees_anything_the_page_would_fetch(tmp_path):
+    # The page's Content-Security-Policy blocks any load and the browser logs it: a report that grew a
+    # reference to a file, a font or a CDN would fail the check above.
+    page = write_html(tmp_path / "report.html", nine_case_report())
+    page.write_text(page.read_text().replace("</body>", '<img src="missing.png"></body>'))
+    said = _console(_chromium(tmp_path, page, "--dump-dom").stderr)
+    assert any("missing.png" in line and "Content Security Policy" in line for line in said)
 
 
 def test_the_console_check_sees_a_broken_page(tmp_path):

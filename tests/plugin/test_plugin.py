@@ -122,6 +122,12 @@ def test_report_junit_and_summary(inner):
     assert 'href="#math-instance_generation"' in (inner.path / "out.html").read_text()  # next to the JSON
 
 
+def test_a_json_report_named_html_is_not_overwritten_by_the_page(inner):
+    inner.runpytest("--agora-json=out.html", "-k", "instance_generation").assert_outcomes(passed=1)
+    assert json.loads((inner.path / "out.html").read_text())["schema"] == "pytest-agorabench/report"
+    assert "<table" in (inner.path / "out.html.page.html").read_text()
+
+
 def test_markdown_table2_on_request_and_html_off(inner):
     result = inner.runpytest("--agora-md=summary/table2.md", "--agora-html=off", "-n", "2")
     result.assert_outcomes(passed=3)

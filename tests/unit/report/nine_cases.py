@@ -1,11 +1,19 @@
 """A nine-case report built from real CaseResult objects (the shape the plugin writes), for the report
-writers' tests: one cell with an undefined PGR, one with a hostile generator-free field, gate blocks."""
+writers' tests: one cell with an undefined PGR, one gate block (math/response_generation) and the gate summary."""
 
 from pytest_agorabench.metrics.pgr import Estimate
 from pytest_agorabench.report.json_report import build_report
 from pytest_agorabench.result import BenchmarkOutcome, CaseResult
 from pytest_agorabench.settings import SETTINGS
 
+# intrinsic.measure()'s shape, abridged: values by metric, rows scored, failures, scorers not run.
+INTRINSIC = {
+    "metrics": {"instruction_diversity": 0.41, "response_perplexity": 12.5, "response_quality_smol_judge": None},
+    "scored": {"instruction_diversity": 3, "response_perplexity": 3, "response_quality_smol_judge": 0},
+    "failures": {"response_quality_smol_judge": {"unparseable": 3}, "response_perplexity": {}},
+    "skipped": {"reward_model": "no reward model configured"},
+    "errors": {}, "logs": {}, "rows": 3, "sampled_rows": 3,
+}
 BENCHMARKS = {"math": ("gsm8k", "math"), "code": ("mbpp", "humaneval"), "instruction_following": ("alpaca_eval", "arena_hard")}
 
 
@@ -19,7 +27,7 @@ def case(setting: str, point: float | None, generator: str = "gen-v8", gate: boo
         drops_by_reason={"result_tags": 1}, seed_rows=10, seed_drops={}, train_rows=3, attempts=6,
         input_tokens=1500, output_tokens=700, cost_usd=0.0,
         stage_seconds={"generation": 30.5, "training": 12.0, "evaluation": 8.25},
-        cached_stages=["evaluation"], intrinsic={"instruction_diversity": 0.41, "response_perplexity": 12.5},
+        cached_stages=["evaluation"], intrinsic=INTRINSIC,
         gate={"baseline": "v7", "delta_pgr": -20.0, "delta_pgr_low": -31.0, "delta_pgr_high": -9.0, "delta_p": 0.001,
               "gate": "failed", "gate_reason": "PGR dropped by more than 5 points"} if gate else None,
     )
