@@ -14,7 +14,6 @@ from pytest_agorabench.gate.command import add_parser as add_compare_parser
 from pytest_agorabench.report.json_report import (
     ReportError,
     build_report,
-    load_report,
     merge_reports,
 )
 from pytest_agorabench.report.terminal import summary_lines
@@ -34,7 +33,7 @@ def cmd_report(args: argparse.Namespace) -> int:
             "each is counted once",
             file=sys.stderr,
         )
-    loaded = [load_report(path) for path in args.reports]
+    loaded = reports.reports
     # The settings every report shares (profile, store, student, ...) describe the merged run too, and so
     # does the gate summary when they all hold the same one (a single report, say).
     configs = [r.get("config") or {} for r in loaded]

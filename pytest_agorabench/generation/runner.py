@@ -154,17 +154,16 @@ def run_generation(
 def _progress_counter(
     journal: Journal, n: int, on_progress: Callable[[int, int, int], None]
 ) -> Callable[[Mapping[str, Any]], None]:
-    """Reports the rows journaled so far (a resumed run starts from the earlier ones), then one per row."""
-    wanted = {instance_id(i) for i in range(n)}
-    rows = [r for r in journal.rows if r["id"] in wanted]
-    counts = [len(rows), sum(1 for r in rows if is_dropped(r))]
+    """Reports the rows journaled so far (a resumed run starts from the earlier ones), then one per row (every
+    new row is one of the missing instances 0..n-1)."""
+    so_far = collect(journal, n)
+    counts = [len(so_far.rows) + len(so_far.dropped_rows), len(so_far.dropped_rows)]
     on_progress(counts[0], n, counts[1])
 
     def on_row(row: Mapping[str, Any]) -> None:
-        if row["id"] in wanted:
-            counts[0] += 1
-            counts[1] += is_dropped(row)
-            on_progress(counts[0], n, counts[1])
+        counts[0] += 1
+        counts[1] += is_dropped(row)
+        on_progress(counts[0], n, counts[1])
 
     return on_row
 

@@ -139,8 +139,9 @@ def render_html(report: dict[str, Any], page_dir: Path) -> str:
     for grid in table_grids:
         rows = []
         for method in METHODS:
-            cells = [{"text": cell_text(grid.cell(method, d)), "why": undefined_reason(grid.cell(method, d)),
-                      "anchor": anchors[id(grid.cell(method, d))] if grid.cell(method, d) else None} for d in DOMAINS]
+            found = [grid.cell(method, d) for d in DOMAINS]
+            cells = [{"text": cell_text(c), "why": undefined_reason(c), "anchor": anchors[id(c)] if c else None}
+                     for c in found]
             rows.append({"label": LABELS[method], "cells": cells, "mean": mean_text(grid.method_mean(method))})
         grid_views.append({"label": grid.label, "rows": rows, "score": mean_text(grid.score()),
                            "score_line": score_line(grid),

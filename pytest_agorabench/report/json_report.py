@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import statistics
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -115,6 +115,7 @@ RUN_BOOKKEEPING = ("stage_seconds", "cached_stages", "shared_stages", "store_not
 class MergedReports:
     cases: list[dict[str, Any]]
     duplicates: int = 0  # cases met again in a later file with the same content, kept once
+    reports: list[dict[str, Any]] = field(default_factory=list)  # the reports as read, in the order given
 
 
 def _identity(case: dict[str, Any]) -> tuple[Any, ...]:
@@ -138,7 +139,9 @@ def merge_reports(paths: list[str | Path]) -> MergedReports:
     seen: dict[tuple[Any, ...], list[tuple[dict[str, Any], str]]] = {}
     for path in paths:
         accepted: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
-        for case in load_report(path)["cases"]:
+        report = load_report(path)
+        merged.reports.append(report)
+        for case in report["cases"]:
             if not isinstance(case, dict):
                 raise ReportError(f"{path} is a damaged report: a case is not a JSON object")
             key = _identity(case)

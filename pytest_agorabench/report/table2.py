@@ -4,10 +4,10 @@ undefined; method and domain means over the defined cells. The Markdown and HTML
 
 from __future__ import annotations
 
-import statistics
 from dataclasses import dataclass, field
 from typing import Any
 
+from pytest_agorabench.report.json_report import aggregates
 from pytest_agorabench.report.terminal import interval
 from pytest_agorabench.settings import Domain, Method
 
@@ -37,24 +37,18 @@ class Grid:
     def cell(self, method: str, domain: str) -> dict[str, Any] | None:
         return self.cells.get((method, domain))
 
+    def summary(self) -> dict[str, Any]:
+        """json_report's Table-2 aggregates over this grid's cells: one rule for means and the score."""
+        return aggregates(list(self.cells.values()))
+
     def method_mean(self, method: str) -> float | None:
-        return _mean([self.cells.get((method, d)) for d in DOMAINS])
+        return self.summary()["by_method"].get(method, {}).get("mean_pgr")
 
     def domain_mean(self, domain: str) -> float | None:
-        return _mean([self.cells.get((m, domain)) for m in METHODS])
-
-    def defined(self) -> list[float]:
-        return [c["pgr"]["point"] for c in self.cells.values() if c["pgr"]["point"] is not None]
+        return self.summary()["by_domain"].get(domain, {}).get("mean_pgr")
 
     def score(self) -> float | None:
-        """Mean over the defined cells, only when most of the run's cells are defined (as json_report)."""
-        defined = self.defined()
-        return statistics.fmean(defined) if defined and 2 * len(defined) > len(self.cells) else None
-
-
-def _mean(cases: list[dict[str, Any] | None]) -> float | None:
-    points = [c["pgr"]["point"] for c in cases if c is not None and c["pgr"]["point"] is not None]
-    return statistics.fmean(points) if points else None
+        return self.summary()["generator_score"]
 
 
 def grids(cases: list[dict[str, Any]]) -> list[Grid]:
@@ -86,8 +80,8 @@ def mean_text(value: float | None) -> str:
 
 def score_line(grid: Grid) -> str:
     """The generator score and the method means in words, as the paper reads Table 2."""
-    n, cells = len(grid.defined()), len(grid.cells)
-    score = grid.score()
+    summary = grid.summary()
+    n, cells, score = summary["cells_defined"], summary["cells"], summary["generator_score"]
     head = (f"Generator score {score:.1f} (mean PGR over {n} of {cells} cells)" if score is not None
             else f"Generator score not reported: only {n} of {cells} cells have a defined PGR")
     means = ", ".join(f"{LABELS[m].lower()} {mean_text(grid.method_mean(m))}" for m in METHODS)
