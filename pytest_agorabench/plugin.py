@@ -46,6 +46,7 @@ def pytest_configure(config: pytest.Config) -> None:
         pyproject = read_pyproject_table(rootdir)
         run_config = build_config(cli, pyproject, rootdir)
         plan = _gpu_plan(config, run_config)
+        cpu_threads = _share_cpus(config, plan)
         if run_config.compare:
             from pytest_agorabench.gate.saved_runs import check_baseline, resolve
             from pytest_agorabench.store import Store
@@ -58,6 +59,7 @@ def pytest_configure(config: pytest.Config) -> None:
     session = AgoraSession(
         run_config, cli, pyproject, rootdir, is_worker=workerinput is not None, gpu_plan=plan,
         session_id=workerinput.get("agorabench_session") if workerinput is not None else None,
+        cpu_threads=cpu_threads,
     )
     config.stash[_SESSION] = session
     config.pluginmanager.register(session, "agorabench-session")
@@ -83,11 +85,7 @@ def _gpu_plan(config: pytest.Config, run_config: Any) -> Any:
     from pytest_agorabench.serving.gpu_plan import make_plan, visible_gpus
 
     workerinput = getattr(config, "workerinput", None)
-    numprocesses = config.getoption("numprocesses", None)
-    if workerinput is not None:
-        workers = int(workerinput["workercount"])
-    else:
-        workers = numprocesses if isinstance(numprocesses, int) and numprocesses > 0 else 1
+    workers = _workers(config)
     plan = make_plan(
         visible_gpus(), workers, run_config.gpus, run_config.generator_gpus, run_config.gpus_per_worker
     )
@@ -102,6 +100,31 @@ def _gpu_plan(config: pytest.Config, run_config: Any) -> Any:
     # Before anything touches CUDA in this process; the training subprocess inherits it.
     os.environ["CUDA_VISIBLE_DEVICES"] = ",".join(group)
     return plan
+
+
+def _workers(config: pytest.Config) -> int:
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is not None:
+        return int(workerinput["workercount"])
+    numprocesses = config.getoption("numprocesses", None)
+    return numprocesses if isinstance(numprocesses, int) and numprocesses > 0 else 1
+
+
+def _share_cpus(config: pytest.Config, plan: Any) -> int | None:
+    """Without GPUs, each xdist worker gets its share of the cores (serving/cpu_share.py); the controller
+    only works out the figure for the header. None: no -n, GPUs in the plan, or the user's own setting."""
+    import os
+
+    from pytest_agorabench.serving.cpu_share import THREAD_ENV, available_cpus, share_cpus, threads_per_worker
+
+    workers = _workers(config)
+    if not plan.empty or workers <= 1:
+        return None
+    if getattr(config, "workerinput", None) is not None:
+        return share_cpus(workers)
+    if any(name in os.environ for name in THREAD_ENV):
+        return None
+    return threads_per_worker(workers, available_cpus())
 
 
 @pytest.hookimpl(wrapper=True)

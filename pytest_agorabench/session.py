@@ -19,7 +19,7 @@ RESULT_KEY = pytest.StashKey[Any]()  # the CaseResult a test produced, on its it
 class AgoraSession:
     def __init__(
         self, config: RunConfig, cli: dict[str, Any], pyproject: dict[str, Any], rootdir: Path, is_worker: bool,
-        gpu_plan: Any = None, session_id: str | None = None,
+        gpu_plan: Any = None, session_id: str | None = None, cpu_threads: int | None = None,
     ):
         from pytest_agorabench.serving.pool import new_session_id
 
@@ -30,6 +30,7 @@ class AgoraSession:
         self._servers: dict[Path, Any] = {}
         self.gated_cases = 0  # tests that run cases: the gate's Bonferroni divisor (the same on every worker)
         self.gpu_plan = gpu_plan
+        self.cpu_threads = cpu_threads  # torch threads per xdist worker when the cores are shared out
         self.cli = cli
         self.pyproject = pyproject
         self.rootdir = rootdir
@@ -118,6 +119,8 @@ class AgoraSession:
 
     @pytest.hookimpl
     def pytest_report_header(self) -> list[str]:
+        if self.cpu_threads is not None:
+            return [f"agorabench CPU: {self.cpu_threads} torch thread(s) per worker (no GPUs; OMP_NUM_THREADS overrides)"]
         if self.gpu_plan is None or self.gpu_plan.empty:
             return []
         return [f"agorabench GPU plan: {self.gpu_plan.describe()}"]

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pytest_agorabench.errors import AgoraBenchError
+from pytest_agorabench.serving.cpu_share import unshared
 from pytest_agorabench.serving.processes import ProcessId
 
 PYTHON_ENV = "AGORABENCH_VLLM_PYTHON"
@@ -89,7 +90,8 @@ class Launch:
         return cmd + shlex.split(environ.get(ARGS_ENV, ""))
 
     def environment(self, environ: dict[str, str] | None = None) -> dict[str, str]:
-        env = dict(os.environ if environ is None else environ)
+        # Served for the whole session: not limited to the starting worker's share of the cores.
+        env = unshared(dict(os.environ if environ is None else environ))
         if self.gpus:
             env["CUDA_VISIBLE_DEVICES"] = ",".join(self.gpus)
         else:
