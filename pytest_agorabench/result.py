@@ -137,8 +137,11 @@ class CaseResult:
             props += [(f"{b.name}_items_used", b.judging.get("items_used", 0)) for b in self.benchmarks if b.judging]
         for name, value in sorted(self.intrinsic.get("metrics", {}).items()):
             props.append((f"intrinsic_{name}", "undefined" if value is None else f"{value:.4f}"))
-        if "skipped" in self.intrinsic:
-            props.append(("intrinsic_skipped", self.intrinsic["skipped"]))
+        skipped = self.intrinsic.get("skipped")
+        if isinstance(skipped, dict):  # measured, with some scorers left out: one property each
+            props += [(f"intrinsic_skipped_{scorer}", why) for scorer, why in sorted(skipped.items())]
+        elif skipped:  # the whole stage left out
+            props.append(("intrinsic_skipped", skipped))
         props += [(f"seconds_{stage}", f"{s:.2f}") for stage, s in self.stage_seconds.items()]
         return props
 

@@ -109,3 +109,13 @@ def test_a_case_whose_judge_left_items_unjudged_fails_closed():
     assert "judgments usable 100 of 120" in why and "unparseable 15" in why
     assert _too_few_judged(result, 0.75) is None  # smoke's 135M judge: only three quarters unjudged fails
     assert PROFILES["paper"].max_unjudged_share == 0.05 and PROFILES["smoke"].max_unjudged_share == 0.75
+
+
+def test_junit_names_each_skipped_intrinsic_scorer_and_a_skipped_stage():
+    measured = {"metrics": {"diversity": 0.5}, "skipped": {"judge": "no judge configured", "reward_model": "none"}}
+    props = dict(case(intrinsic=measured).junit_properties())
+    assert props["intrinsic_skipped_judge"] == "no judge configured" and props["intrinsic_skipped_reward_model"] == "none"
+    assert "intrinsic_skipped" not in props and props["intrinsic_diversity"] == "0.5000"
+    assert dict(case(intrinsic={"skipped": "no generated rows to measure"}).junit_properties())[
+        "intrinsic_skipped"] == "no generated rows to measure"
+    assert not any(k.startswith("intrinsic_skipped") for k in dict(case(intrinsic={"skipped": {}}).junit_properties()))
