@@ -20,15 +20,6 @@ import time
 from pathlib import Path
 
 
-def clopper_pearson(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
-    from scipy.stats import beta
-
-    alpha = 1 - level
-    low = 0.0 if k == 0 else float(beta.ppf(alpha / 2, k, n - k + 1))
-    high = 1.0 if k == n else float(beta.ppf(1 - alpha / 2, k + 1, n - k))
-    return low, high
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="smollm2-135m", help="a local model name or checkpoint directory")
@@ -41,9 +32,10 @@ def main() -> int:
     args = parser.parse_args()
 
     from inspect_ai.model import ChatMessageSystem, ChatMessageUser
+    from scipy.stats import binomtest
 
     from pytest_agorabench.files import Journal
-    from pytest_agorabench.generation._inspect_task import STOP_SEQS, TOP_P
+    from pytest_agorabench.generation._inspect_task import TOP_P, generation_config
     from pytest_agorabench.generation.instance import Attempt, GenerationContext, reason_key
     from pytest_agorabench.generation.meta_prompts import meta_prompts
     from pytest_agorabench.providers.local_provider import SamplingParams, get_engine
@@ -53,7 +45,9 @@ def main() -> int:
     engine = get_engine(args.model, "cpu")
     prompts = meta_prompts(args.variant)
     wanted = set(args.settings.split(",")) if args.settings else None
-    params = SamplingParams(True, args.temperature, TOP_P, 0, args.max_tokens, 1.0, None, tuple(STOP_SEQS))
+    # The generation stage's own sampling settings; only the temperature may be changed here.
+    config = generation_config(args.max_tokens).model_copy(update={"temperature": args.temperature})
+    params = SamplingParams.from_config(config)
     print(f"{args.model}, {args.variant} prompts, {args.attempts} attempts per setting, "
           f"T={args.temperature}, top-p {TOP_P}, {args.max_tokens} tokens")
     for setting in SETTINGS:
@@ -83,7 +77,8 @@ def main() -> int:
             else:
                 reasons[reason_key(reason)] += 1
         n = len(outputs)
-        low, high = clopper_pearson(valid, n)
+        ci = binomtest(valid, n).proportion_ci(0.95, method="exact")  # Clopper-Pearson
+        low, high = ci.low, ci.high
         print(f"{setting.key:42s} valid {valid:2d}/{n} ({100 * valid / n:3.0f} %, 95 % CI {100 * low:.0f}-"
               f"{100 * high:.0f} %)  in {tokens_in / n:4.0f} out {tokens_out / n:4.0f} tokens  "
               f"{time.perf_counter() - start:5.0f} s  drops {dict(reasons.most_common())}", flush=True)

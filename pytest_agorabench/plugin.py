@@ -113,18 +113,13 @@ def _workers(config: pytest.Config) -> int:
 def _share_cpus(config: pytest.Config, plan: Any) -> int | None:
     """Without GPUs, each xdist worker gets its share of the cores (serving/cpu_share.py); the controller
     only works out the figure for the header. None: no -n, GPUs in the plan, or the user's own setting."""
-    import os
+    from pytest_agorabench.serving.cpu_share import planned_threads, share_cpus
 
-    from pytest_agorabench.serving.cpu_share import THREAD_ENV, available_cpus, share_cpus, threads_per_worker
-
-    workers = _workers(config)
-    if not plan.empty or workers <= 1:
+    if not plan.empty:
         return None
     if getattr(config, "workerinput", None) is not None:
-        return share_cpus(workers)
-    if any(name in os.environ for name in THREAD_ENV):
-        return None
-    return threads_per_worker(workers, available_cpus())
+        return share_cpus(_workers(config))
+    return planned_threads(_workers(config))
 
 
 @pytest.hookimpl(wrapper=True)

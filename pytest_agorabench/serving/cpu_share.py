@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import MutableMapping
+from collections.abc import Mapping, MutableMapping
 
 THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
 SHARE_MARK = "AGORABENCH_CPU_SHARE"  # set beside THREAD_ENV when we, not the user, chose the thread count
@@ -31,12 +31,21 @@ def threads_per_worker(workers: int, cpus: int) -> int:
     return max(1, cpus // max(1, workers))
 
 
-def share_cpus(workers: int, environ: MutableMapping[str, str] = os.environ, cpus: int | None = None) -> int | None:
-    """Limit this worker to its share of the cores; the thread count set, or None when nothing was changed
-    (a single process, or a thread count the user chose)."""
+def planned_threads(
+    workers: int, environ: Mapping[str, str] = os.environ, cpus: int | None = None
+) -> int | None:
+    """Threads each of ``workers`` workers gets, or None when nothing is to change (a single process, or a
+    thread count the user chose)."""
     if workers <= 1 or any(name in environ for name in THREAD_ENV):
         return None
-    threads = threads_per_worker(workers, available_cpus() if cpus is None else cpus)
+    return threads_per_worker(workers, available_cpus() if cpus is None else cpus)
+
+
+def share_cpus(workers: int, environ: MutableMapping[str, str] = os.environ, cpus: int | None = None) -> int | None:
+    """Limit this worker to its share of the cores (``planned_threads``); the thread count set, or None."""
+    threads = planned_threads(workers, environ, cpus)
+    if threads is None:
+        return None
     for name in (*THREAD_ENV, SHARE_MARK):
         environ[name] = str(threads)
     torch = sys.modules.get("torch")
