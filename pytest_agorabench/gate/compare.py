@@ -1,6 +1,8 @@
 """One case against its baseline: delta PGR with a paired bootstrap, per-benchmark paired tests, and the
 gate's decision (fail only on a drop beyond the margin that is significant after the correction for the
-number of gated cases; fail closed on too many unjudged items or an undefined delta)."""
+number of gated cases). The decision is the linear form's (gate/stats.py), which a noisy reference-base gap
+cannot make undefined; the gate fails closed only on what is missing: too many unjudged items, or benchmark
+items the baseline does not have."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import numpy as np
 
 from pytest_agorabench.gate import stats
 from pytest_agorabench.gate.saved_runs import SavedRunError, differences
+from pytest_agorabench.metrics.interval_text import ratio_text
 
 ALPHA = 0.05
 
@@ -68,6 +71,9 @@ def compare(
         raise SavedRunError(f"{run['setting']} cannot be compared with {baseline_name or 'the baseline'}: "
                             + "; ".join(refused))
     common = _common_items(run, baseline)
+    missing = sorted(name for name, ids in common.items() if not ids)
+    if missing:
+        return _missing_items(run, baseline, baseline_name, margin, tests, missing)
     mine, theirs = _items(run, common), _items(baseline, common)
     delta = stats.paired_delta(mine, theirs, margin=margin or 0.0, resamples=resamples, seed=seed)
     per_benchmark = {name: stats.item_test(a, b) for name, a, b in zip(sorted(run["item_scores"]), mine, theirs)}
@@ -79,6 +85,11 @@ def compare(
         "delta_pgr": delta.point,
         "delta_pgr_low": delta.low,
         "delta_pgr_high": delta.high,
+        "delta_pgr_interval_kind": delta.interval_kind,
+        "delta_pgr_interval_method": delta.interval_method,
+        "delta_pgr_excluded": delta.excluded,
+        "delta_pgr_undefined": delta.undefined_reason,
+        "linear_form": delta.extra.get("linear_form"),
         "delta_p": delta.extra.get("p_worse"),
         "p_drop": delta.extra.get("p_drop"),
         "margin": margin,
@@ -97,24 +108,43 @@ def compare(
     failed_closed = unjudged_problem(run, max_failures) or unjudged_problem(baseline, max_failures)
     if failed_closed:
         block.update(gate="failed", gate_reason=f"fails closed: {failed_closed}")
-    elif delta.point is None or delta.low is None:
-        block.update(gate="failed", gate_reason=f"fails closed: delta PGR undefined ({delta.undefined_reason})")
     elif block["p_drop"] < level:
         block.update(gate="failed", gate_reason=(
             f"PGR dropped by more than {margin:g} points: p = {block['p_drop']:.4f} < {level:.4f} "
-            f"(5 % over {tests} gated case(s), Bonferroni)"))
+            f"(5 % over {tests} gated case(s), Bonferroni; linear form, {block['linear_form']})"))
     else:
+        wide = delta.low is None or delta.low < -margin
         block.update(gate="passed", gate_reason=(
             f"no significant drop beyond {margin:g} points: p = {block['p_drop']:.4f} >= {level:.4f}"
-            + (" (the interval is wide: no evidence of a drop, not evidence of none)"
-               if delta.low < -margin else "")))
+            + (" (the interval is wide: no evidence of a drop, not evidence of none)" if wide else "")))
     return block
+
+
+def _missing_items(run: dict[str, Any], baseline: dict[str, Any], baseline_name: str, margin: float | None,
+                   tests: int, missing: list[str]) -> dict[str, Any]:
+    """The baseline shares no item of a benchmark with this run: nothing to compare, so the gate fails closed."""
+    why = f"the baseline has none of this run's items for {', '.join(missing)}"
+    return {
+        "baseline": baseline_name, "baseline_generator": baseline.get("generator"),
+        "baseline_pgr": baseline.get("pgr", {}).get("point"), "delta_pgr": None, "delta_pgr_low": None,
+        "delta_pgr_high": None, "delta_pgr_interval_kind": None, "delta_pgr_interval_method": None,
+        "delta_pgr_excluded": None, "delta_pgr_undefined": why, "linear_form": None, "delta_p": None,
+        "p_drop": None, "margin": margin, "level": stats.bonferroni(ALPHA, tests), "gated_cases": tests,
+        "seeds": {"run": run.get("seeds"), "baseline": baseline.get("seeds")}, "s0_sref": None,
+        "benchmarks": {}, "resamples": 0, "dropped_resamples": 0,
+        "gate": "not gated" if margin is None else "failed",
+        "gate_reason": "no --agora-max-drop given" if margin is None else f"fails closed: {why}",
+    }
 
 
 def describe(block: dict[str, Any]) -> str:
     """One line for a failure message and the terminal: delta with its interval and the decision."""
-    def f(v: Any) -> str:
-        return "undefined" if v is None else f"{v:+.1f}"
+    return (f"delta PGR {delta_text(block)} vs {block['baseline']} ({block['s0_sref']}); "
+            f"{block['gate']}: {block['gate_reason']}")
 
-    return (f"delta PGR {f(block['delta_pgr'])} [{f(block['delta_pgr_low'])}, {f(block['delta_pgr_high'])}] "
-            f"vs {block['baseline']} ({block['s0_sref']}); {block['gate']}: {block['gate_reason']}")
+
+def delta_text(block: dict[str, Any]) -> str:
+    """Delta PGR with its 95 % set, as every report writes it."""
+    return ratio_text(block["delta_pgr"], block["delta_pgr_low"], block["delta_pgr_high"],
+                      block.get("delta_pgr_interval_kind"), block.get("delta_pgr_excluded"),
+                      block.get("delta_pgr_interval_method"), signed=True)

@@ -10,6 +10,10 @@ fitted over items; Arena-Hard's pooled win rate) passes an ``aggregate``: a func
 (k, n) -- bootstrap counts, one row per replicate, all ones for the point value -- to the (k, 3) student,
 base and reference metrics on a 0-1 scale, item columns in the order of the student's scores. The
 bootstrap then recomputes that metric on every resample, drawing exactly the same items as the mean path.
+
+Where more than ``MAX_DEGENERATE_FRACTION`` of the resamples have a gap below the minimum (or the point
+itself does), a percentile interval over ratios would be undefined: the interval is then Fieller's set from
+the same resamples (metrics/fieller.py), with its kind (bounded, one ray, two rays, everything).
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
+
+from pytest_agorabench.metrics import fieller
 
 CONFIDENCE = 0.95
 DEFAULT_RESAMPLES = 10_000
@@ -39,6 +45,12 @@ class Estimate:
     undefined_reason: str | None
     resamples: int  # bootstrap resamples drawn
     degenerate: int = 0  # of those, how many had a reference-base gap below the minimum (dropped)
+    # "bounded", or for a Fieller set "one ray" / "two rays" / "everything" / "empty" (fieller.RatioSet).
+    # low/high are always the set's lowest and highest values, None where it is open (so a lower end is a
+    # lower end for every reader); for two rays, ``excluded`` holds the ends of the gap between them.
+    interval_kind: str | None = None
+    interval_method: str | None = None  # "bootstrap percentile" or "fieller"
+    excluded: list[float] | None = None
 
 
 def pgr_with_reason(
@@ -86,8 +98,9 @@ def benchmark_pgr(
     """
     matrix = _aligned(student_scores, base_scores, ref_scores, label="")
     gap = 1.0 / matrix.shape[0] if min_gap is None else min_gap
-    point, reason = pgr_with_reason(*metric_point(matrix, aggregate), min_gap=gap)
-    return _estimate(point, reason, resamples, seed, [matrix], [gap], "pgr_of_means", [aggregate])
+    means = metric_point(matrix, aggregate)
+    point, reason = pgr_with_reason(*means, min_gap=gap)
+    return _estimate(point, reason, resamples, seed, [matrix], [gap], "pgr_of_means", [aggregate], means[None, :])
 
 
 def metric_point(matrix: np.ndarray, aggregate: Aggregate | None = None) -> np.ndarray:
@@ -128,16 +141,18 @@ def domain_pgr(
         gap = min_gap if min_gap is not None else 1.0 / (len(matrices) * max(m.shape[0] for m in matrices))
         means = np.mean([metric_point(m, a) for m, a in zip(matrices, aggs)], axis=0)
         point, reason = pgr_with_reason(*means, min_gap=gap)
-        return _estimate(point, reason, resamples, seed, matrices, [gap], mode, aggs)
+        return _estimate(point, reason, resamples, seed, matrices, [gap], mode, aggs, means[None, :])
     gaps = [min_gap if min_gap is not None else 1.0 / m.shape[0] for m in matrices]
-    points, reasons = [], []
+    points, reasons, all_means = [], [], []
     for name, matrix, gap, agg in zip(names, matrices, gaps, aggs):
-        value, why = pgr_with_reason(*metric_point(matrix, agg), min_gap=gap)
+        all_means.append(metric_point(matrix, agg))
+        value, why = pgr_with_reason(*all_means[-1], min_gap=gap)
         points.append(value)
         if why:
             reasons.append(f"{name}: {why}")
     point = None if reasons else float(np.mean(points))
-    return _estimate(point, "; ".join(reasons) or None, resamples, seed, matrices, gaps, mode, aggs)
+    return _estimate(point, "; ".join(reasons) or None, resamples, seed, matrices, gaps, mode, aggs,
+                     np.asarray(all_means))
 
 
 def _estimate(
@@ -149,23 +164,30 @@ def _estimate(
     gaps: list[float],
     mode: DomainMode,
     aggregates: Sequence[Aggregate | None] = (),
+    point_means: np.ndarray | None = None,
 ) -> Estimate:
+    """``point_means``: the (terms, 3) student/base/reference metrics whose PGRs are averaged at the point."""
     if resamples < 0:
         raise ValueError(f"resamples must be >= 0, got {resamples}")
-    if point is None:
-        return Estimate(None, None, None, reason, 0)
     if resamples == 0:
-        return Estimate(point, None, None, "interval not computed (resamples=0)", 0)
-    values, degenerate = _bootstrap(matrices, gaps, mode, resamples, seed, aggregates)
-    if degenerate > MAX_DEGENERATE_FRACTION * resamples:
-        why = (
-            f"interval undefined: {degenerate} of {resamples} resamples ({100 * degenerate / resamples:.1f} %) "
-            f"had a reference-base gap below the minimum"
-        )
-        return Estimate(point, None, None, why, resamples, degenerate)
-    alpha = (1.0 - CONFIDENCE) / 2.0
-    low, high = np.quantile(values, [alpha, 1.0 - alpha])
-    return Estimate(point, float(low), float(high), None, resamples, degenerate)
+        return Estimate(point, None, None, reason or "interval not computed (resamples=0)", 0)
+    values, degenerate, a_reps, d_reps = _bootstrap(matrices, gaps, mode, resamples, seed, aggregates)
+    if point is not None and degenerate <= MAX_DEGENERATE_FRACTION * resamples:
+        alpha = (1.0 - CONFIDENCE) / 2.0
+        low, high = np.quantile(values, [alpha, 1.0 - alpha])
+        return Estimate(point, float(low), float(high), None, resamples, degenerate,
+                        fieller.BOUNDED, "bootstrap percentile")
+    # The gap is too often (or at the point) below the minimum: Fieller's set, from the same resamples.
+    a0, d0 = _linear_parts(point_means[None, :, :])
+    found = fieller.fieller_set(float(a0[0]), float(d0[0]), a_reps, d_reps, CONFIDENCE)
+    low, high, excluded = found.hull()
+    return Estimate(point, low, high, reason, resamples, degenerate, found.kind, "fieller", excluded)
+
+
+def _linear_parts(means: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(k, terms, 3) student/base/reference -> (A, D) of the mean over terms of the terms' PGRs."""
+    terms = means.shape[1]
+    return fieller.linear_parts(means[:, :, 0] - means[:, :, 1], means[:, :, 2] - means[:, :, 1], 100.0 / terms)
 
 
 def _bootstrap(
@@ -175,14 +197,16 @@ def _bootstrap(
     resamples: int,
     seed: int,
     aggregates: Sequence[Aggregate | None] = (),
-) -> tuple[np.ndarray, int]:
-    """Bootstrap PGR values (degenerate replicates dropped) and the number dropped."""
+) -> tuple[np.ndarray, int, np.ndarray, np.ndarray]:
+    """Bootstrap PGR values (degenerate replicates dropped), the number dropped, and every replicate's
+    linear parts (A, D) for Fieller's set (non-finite aggregate replicates left out of those)."""
     aggregates = list(aggregates) + [None] * (len(matrices) - len(aggregates))
     rng = np.random.default_rng(seed)
     columns = [[np.ascontiguousarray(m[:, j]) for j in range(3)] for m in matrices]
     largest = max(m.shape[0] for m in matrices)
     chunk = max(1, min(resamples, _CHUNK_ELEMENTS // largest))
     kept: list[np.ndarray] = []
+    parts: list[tuple[np.ndarray, np.ndarray]] = []
     degenerate = 0
     for start in range(0, resamples, chunk):
         size = min(chunk, resamples - start)
@@ -209,7 +233,10 @@ def _bootstrap(
         with np.errstate(divide="ignore", invalid="ignore"):
             per_benchmark = 100.0 * (means[:, :, 0] - means[:, :, 1]) / diff
         kept.append(per_benchmark[ok].mean(axis=1))
-    return np.concatenate(kept), degenerate
+        finite = np.all(np.isfinite(means), axis=(1, 2))
+        parts.append(_linear_parts(means[finite]))
+    return (np.concatenate(kept), degenerate, np.concatenate([a for a, _ in parts]),
+            np.concatenate([d for _, d in parts]))
 
 
 def _values(scores: Scores) -> tuple[list[str], np.ndarray]:

@@ -101,9 +101,8 @@ def mean_over_seeds(scores: dict[str, dict[str, Any]], config: RunConfig, traini
     interval = two_level(to_items(scores), resamples=config.profile.bootstrap_resamples, seed=config.seed)
     split = interval.extra
     estimate = Estimate(
-        interval.point, interval.low, interval.high,
-        interval.undefined_reason or (None if interval.low is not None else "interval undefined"),
-        interval.resamples, interval.dropped,
+        interval.point, interval.low, interval.high, interval.undefined_reason, interval.resamples,
+        interval.dropped, interval.interval_kind, interval.interval_method, interval.excluded,
     )
     block = {
         "seeds": list(config.training_seeds),

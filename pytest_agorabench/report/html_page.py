@@ -103,6 +103,8 @@ def _case_view(case: dict[str, Any], anchor: str, store_dir: str | None, page_di
         "anchor": anchor,
         "pgr": interval(case["pgr"]),
         "undefined": case["pgr"].get("undefined_reason"),
+        "fieller": case["pgr"].get("interval_method") == "fieller",
+        "notices": case.get("notices") or [],
         "delta": delta_text(case.get("gate")) if case.get("gate") else None,
         "gate_reason": (case.get("gate") or {}).get("gate_reason"),
         "benchmarks": [

@@ -91,3 +91,53 @@ def test_a_baseline_of_another_student_is_a_usage_error_at_start_up(tmp_path):
     check_baseline(tmp_path / "v1", {"profile": "smoke", "student": "tiny", "judge": None})
     with pytest.raises(SavedRunError, match="student: 'tiny' in the baseline, 'smollm2-135m' here"):
         check_baseline(tmp_path / "v1", {"profile": "smoke", "student": "smollm2-135m", "judge": None})
+
+
+GSM8K_REF = [1.0] * 4 + [0.0] * 16
+
+
+def _noisy_gap_record(gsm8k_student, math_student):
+    """The issue's set-up: 20 items per benchmark, gsm8k S_0 5.0 / S_ref 20.0 (the base right on an item the
+    reference gets wrong: about 7 % of resamples tie or reverse the gap), math S_0 0.0 / S_ref 25.0."""
+    out = record([0.0] * 20)
+    out["item_scores"] = {
+        "gsm8k": {"ids": IDS, "student": [gsm8k_student], "base": [0.0] * 5 + [1.0] + [0.0] * 14,
+                  "reference": GSM8K_REF, "judged": False, "benchmark_items": 20},
+        "math": {"ids": IDS, "student": [math_student], "base": [0.0] * 20,
+                 "reference": [0.0] * 15 + [1.0] * 5, "judged": False, "benchmark_items": 20},
+    }
+    return out
+
+
+def test_a_byte_identical_rerun_passes_although_the_reference_gap_is_noisy():
+    baseline = _noisy_gap_record(GSM8K_REF, [0.0] * 15 + [1.0] * 5)  # PGR 100 on both
+    block = compare(json.loads(json.dumps(baseline)), baseline, margin=5, tests=1, max_failures=0.05, resamples=2000)
+    assert block["dropped_resamples"] > 0.05 * 2000  # the ratio bootstrap would have been undefined
+    assert block["gate"] == "passed" and "fails closed" not in block["gate_reason"], describe(block)
+    assert block["delta_pgr"] == 0.0 and block["p_drop"] > 0.5
+    assert block["delta_pgr_interval_method"] == "fieller" and block["linear_form"] == "shared S_0 and S_ref"
+    assert "Fieller" in describe(block)
+
+
+def test_a_generator_that_got_worse_still_fails_on_a_noisy_gap():
+    baseline = _noisy_gap_record(GSM8K_REF, [0.0] * 15 + [1.0] * 5)
+    worse = _noisy_gap_record([0.0] * 20, [0.0] * 20)  # nothing right: PGR -33 and 0
+    block = compare(worse, baseline, margin=5, tests=1, max_failures=0.05, resamples=2000)
+    assert block["gate"] == "failed" and "PGR dropped by more than 5 points" in block["gate_reason"], describe(block)
+    assert block["delta_pgr"] == pytest.approx(-116.67, abs=0.01)
+
+
+def test_each_runs_own_baselines_are_decided_in_linear_form_too():
+    baseline = _noisy_gap_record(GSM8K_REF, [0.0] * 15 + [1.0] * 5)
+    rerun = json.loads(json.dumps(baseline))
+    rerun["store_keys"]["student_init"] = "another base"  # the same mean, on another item
+    rerun["item_scores"]["gsm8k"]["base"] = [0.0] * 19 + [1.0]
+    block = compare(rerun, baseline, margin=5, tests=1, max_failures=0.05, resamples=1000)
+    assert block["linear_form"] == "each run's own S_0 and S_ref" and block["gate"] == "passed"
+
+
+def test_a_baseline_without_this_runs_items_fails_closed():
+    from pytest_agorabench.gate.compare import _missing_items
+
+    block = _missing_items(record(GOOD), record(GOOD), "v1", 5.0, 1, ["gsm8k"])
+    assert block["gate"] == "failed" and "none of this run's items for gsm8k" in block["gate_reason"]

@@ -108,16 +108,17 @@ def test_undefined_when_reference_equals_base():
     assert "below the minimum gap" in est.undefined_reason
 
 
-def test_interval_undefined_when_many_resamples_are_degenerate():
-    # Reference beats base on a single item of 20: many resamples leave it out and tie.
+def test_many_degenerate_resamples_give_fiellers_set_instead_of_undefined():
+    # Reference beats base on a single item of 20: many resamples leave it out and tie. The gap is not
+    # clearly above zero, so no value of PGR can be ruled out: Fieller's set is every value, said so.
     base = scores([0] * 20)
     ref = scores([1] + [0] * 19)
     student = scores([1] + [0] * 19)
     est = benchmark_pgr(student, base, ref, resamples=1000, seed=2)
     assert est.point == pytest.approx(100.0)
-    assert est.low is None and est.high is None
     assert est.degenerate > MAX_DEGENERATE_FRACTION * 1000
-    assert "interval undefined" in est.undefined_reason
+    assert (est.interval_method, est.interval_kind) == ("fieller", "everything")
+    assert est.low is None and est.high is None and est.undefined_reason is None
 
 
 def test_few_degenerate_resamples_are_dropped_and_counted():
@@ -129,6 +130,7 @@ def test_few_degenerate_resamples_are_dropped_and_counted():
     assert 0 < est.degenerate <= MAX_DEGENERATE_FRACTION * 2000
     assert est.point == pytest.approx(50.0)
     assert est.low is not None and est.low <= est.point <= est.high
+    assert (est.interval_kind, est.interval_method) == ("bounded", "bootstrap percentile")
 
 
 def test_min_gap_defaults_to_one_item():
