@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import sys
 from pathlib import Path
 
 from pytest_agorabench.analysis.command import add_parser as add_analyze_parser
+from pytest_agorabench.cli_args import ArgumentCheckError, Parser, check_readable_dir, readable_file
 from pytest_agorabench.errors import AgoraBenchError
 from pytest_agorabench.gate.command import add_parser as add_compare_parser
 from pytest_agorabench.report.json_report import (
@@ -40,12 +40,12 @@ def cmd_report(args: argparse.Namespace) -> int:
     common = {k: v for k, v in configs[0].items() if all(c.get(k) == v for c in configs[1:])}
     gates = [(r.get("summary") or {}).get("gate") for r in loaded]
     try:
-        merged = build_report(reports.cases, {**common, "merged_from": args.reports})
+        merged = build_report(reports.cases, {**common, "merged_from": [str(r) for r in args.reports]})
         if gates[0] and all(g == gates[0] for g in gates):
             merged["summary"]["gate"] = gates[0]
         lines = summary_lines(merged["cases"], merged["summary"])
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise ReportError(f"a case in {', '.join(args.reports)} lacks a field or holds an odd value "
+        raise ReportError(f"a case in {', '.join(map(str, args.reports))} lacks a field or holds an odd value "
                           f"({type(exc).__name__}: {exc}); is a report damaged?") from None
     for line in lines:
         print(line)
@@ -79,16 +79,23 @@ def cmd_fetch_models(args: argparse.Namespace) -> int:
 
 
 def cmd_cache(args: argparse.Namespace) -> int:
-    root = Path(args.store)
+    root = Path(args.store).expanduser()
     if not root.exists():
         print(f"{root}: no store")
         return 0
-    if args.clear:
-        shutil.rmtree(root)
-        print(f"removed {root}")
-        return 0
-    from pytest_agorabench.store import Store
+    check_readable_dir("--store", root)  # a file or an unreadable folder: one sentence before any work
+    from pytest_agorabench.store import Store, clear, clearing
 
+    if args.clear or args.dry_run:
+        plan = (clearing if args.dry_run else clear)(root)
+        verb = "would delete" if args.dry_run else "deleted"
+        for name, (files, size) in plan.entries.items():
+            print(f"{verb} {name}: {files} file(s), {size / 1e6:.1f} MB")
+        print(f"{root}: {verb} {plan.files} file(s), {plan.bytes / 1e6:.1f} MB in all")
+        if plan.kept:  # saved runs, and files the store never made, stay where they are
+            print(f"{root}: kept {', '.join(plan.kept)} (saved runs and files the store did not make; "
+                  f"delete them yourself if you mean to)")
+        return 0
     store = Store(root)
     for usage in store.usage():
         print(f"{usage.stage:<16} {usage.artifacts:>4} artifacts {usage.bytes / 1e6:>10.1f} MB")
@@ -104,30 +111,48 @@ def cmd_cache(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="agorabench", description=__doc__)
+def build_parser() -> argparse.ArgumentParser:
+    parser = Parser(prog="agorabench", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("report", help="print (and merge) JSON reports")
-    p.add_argument("reports", nargs="+")
+    p.add_argument("reports", nargs="+", type=readable_file)
     p.add_argument("-o", "--output", help="write the merged JSON report here")
     p.add_argument("--html", help="write the HTML report of the merged cases here")
     p.add_argument("--md", help="write Table 2 of the merged cases as Markdown here")
     p.set_defaults(fn=cmd_report)
+    parser.set_defaults(error_code=1)  # exit status of an error in the inputs; compare's 1 is a failed gate
     add_compare_parser(sub)
     add_analyze_parser(sub)
     p = sub.add_parser("fetch-models", help="fetch and convert the offline local models")
     p.set_defaults(fn=cmd_fetch_models)
     p = sub.add_parser("cache", help="show or clear the artifact store")
-    p.add_argument("--store", default=".agorabench")
-    p.add_argument("--clear", action="store_true")
-    p.add_argument("--verify", action="store_true", help="hash every file of every artifact against its manifest")
+    p.add_argument("--store", default=".agorabench", help="the store's folder (default: .agorabench)")
+    what = p.add_mutually_exclusive_group()
+    what.add_argument("--clear", action="store_true",
+                      help="delete the store's files (only in a folder marked as a store; other files are kept)")
+    what.add_argument("--dry-run", action="store_true", help="say what --clear would delete, delete nothing")
+    what.add_argument("--verify", action="store_true", help="hash every file of every artifact against its manifest")
     p.set_defaults(fn=cmd_cache)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
     try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # a usage error (already printed in one line) or --help
+        return exc.code if isinstance(exc.code, int) else 2
+    try:
+        from pytest_agorabench import environment
+
+        environment.validate()  # the variables a subcommand reads are checked as pytest checks them
         return args.fn(args)
     except AgoraBenchError as exc:  # the user's input or environment: one sentence, no traceback
         print(f"agorabench {args.command}: {exc}", file=sys.stderr)
-        return 1
+        return 2 if isinstance(exc, ArgumentCheckError) else args.error_code
+    except OSError as exc:  # a file an argument names that went away or cannot be read while we work
+        print(f"agorabench {args.command}: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
+        return args.error_code
 
 
 if __name__ == "__main__":

@@ -13,15 +13,20 @@ from typing import Any
 
 import tomllib
 
-from pytest_agorabench.errors import AgoraBenchError
 from pytest_agorabench.models import UnknownModelError, resolve_model, resolve_weights
+from pytest_agorabench.option_checks import check_budget, check_gpus
+from pytest_agorabench.path_options import (  # noqa: F401 - ConfigError and report_file are config's API too
+    RULE,
+    ConfigError,
+    check_writable_dir,
+    is_off,
+    local_weights,
+    report_file,
+    resolve,
+)
 from pytest_agorabench.pricing import PriceError, load_table, parse_table, priced_model
 from pytest_agorabench.profiles import DEFAULT_PROFILE, PROFILES, Profile
 from pytest_agorabench.settings import SETTINGS, Setting
-
-
-class ConfigError(AgoraBenchError, ValueError):
-    """A bad option value; the plugin turns it into a pytest UsageError."""
 
 
 DEMO_MIXES = ("intended", "official")  # AGORABENCH.md 2.2: 2 seed + 1 generated, or the official aliasing
@@ -117,35 +122,35 @@ class Option:
 # Every option, once: the plugin adds these flags and build_config reads these keys from pyproject.
 OPTIONS: tuple[Option, ...] = (
     Option("--generator", "generator", "data-generating LM: an alias (gpt-4o, llama-3.1-70b, smollm2-135m, ...) or an inspect model string", what="a generator model"),
-    Option("--student", "student", "student weights to fine-tune: tiny, smollm2-135m, a hub id or a local dir", what="a student model"),
-    Option("--reference", "reference", "reference S_ref: weights (hub id / dir) or 'gold' = the student trained on the seed data", what="a reference (a model or 'gold')"),
+    Option("--student", "student", f"student weights to fine-tune: tiny, smollm2-135m, a hub id or a local folder ({RULE})", what="a student model"),
+    Option("--reference", "reference", f"reference S_ref: weights (hub id / local folder; {RULE}) or 'gold' = the student trained on the seed data", what="a reference (a model or 'gold')"),
     Option("--judge", "judge", "judge LM (alias or inspect model string)", what="a judge model"),
     Option("--instances", "instances", "instances to generate per setting", type=int, at_least=1),
     Option("--min-pgr", "min_pgr", "fail a case whose PGR is below this (per setting: [tool.agorabench.min_pgr_by_setting])", type=float),
     Option("--agora-profile", "profile", "paper / quick / smoke (default: smoke)", choices=tuple(PROFILES), what="a profile"),
-    Option("--agora-json", "json", "write the JSON report here (default: <store>/report.json)", what="a report file"),
-    Option("--agora-html", "html", "write the HTML report here (default: next to the JSON report, .html; 'off': none)", what="a report file"),
-    Option("--agora-md", "md", "write Table 2 as Markdown here (e.g. for $GITHUB_STEP_SUMMARY)", what="a report file"),
-    Option("--agora-store", "store", "artifact store directory (default: .agorabench in the rootdir)", what="a store directory"),
+    Option("--agora-json", "json", f"write the JSON report here (default: <store>/report.json; {RULE})", what="a report file"),
+    Option("--agora-html", "html", f"write the HTML report here (default: next to the JSON report, .html; off/none/false: none; {RULE})", what="a report file"),
+    Option("--agora-md", "md", f"write Table 2 as Markdown here, e.g. for $GITHUB_STEP_SUMMARY (default and off/none/false: none; {RULE})", what="a report file"),
+    Option("--agora-store", "store", f"artifact store directory (default: .agorabench in the rootdir; {RULE})", what="a store directory"),
     Option("--agora-gate", "gate_on", "gate --min-pgr on the PGR point value or the 95%% CI lower bound", choices=tuple(GATES), what="a gate"),
     # numpy's seeding (bootstrap, win rates) takes 0 .. 2**32 - 1 and raises on anything else.
     Option("--agora-seed", "seed", "random seed (default 42)", type=int, at_least=0, at_most=2**32 - 1),
     Option("--agora-demo-mix", "demo_mix", "instance-generation demonstrations: intended (2 seed + 1 generated) or official", choices=tuple(DEMO_MIXES), what="a demo mix"),
-    Option("--agora-seed-file", "seed_file", "a local seed file or folder (JSON/JSONL/Parquet with instruction, response)", what="a seed file or folder"),
-    Option("--agora-benchmark-dir", "benchmark_dir", "a folder of <benchmark>.jsonl/.parquet files in the hub format", what="a benchmark folder"),
+    Option("--agora-seed-file", "seed_file", f"a local seed file or folder (JSON/JSONL/Parquet with instruction, response; {RULE})", what="a seed file or folder"),
+    Option("--agora-benchmark-dir", "benchmark_dir", f"a folder of <benchmark>.jsonl/.parquet files in the hub format ({RULE})", what="a benchmark folder"),
     Option("--agora-intrinsic", "intrinsic", "intrinsic metrics of the generated data (default: on)", choices=("on", "off"), switch=True),
-    Option("--agora-prices", "prices_file", "a JSON/TOML price table: model = {input, output} USD per million tokens (over the aliases' prices)", what="a price file"),
+    Option("--agora-prices", "prices_file", f"a JSON/TOML price table: model = {{input, output}} USD per million tokens, over the aliases' prices ({RULE})", what="a price file"),
     Option("--agora-budget", "budget_usd", "generation budget in USD per case: sizes the instances from a measured pilot (--instances then caps it)", type=float),
     Option("--agora-gpus", "gpus", "GPUs the run may use: all (default: every visible GPU) or ids such as 0,1,2,3", what="GPU ids or all"),
     Option("--agora-gpus-per-worker", "gpus_per_worker", "GPUs per pytest-xdist worker (default: the GPUs left after the generator's, split evenly)", type=int, at_least=1),
     Option("--agora-generator-gpus", "generator_gpus", "GPUs reserved for a locally served generator, tensor parallel over them (default 0)", type=int, at_least=0),
-    Option("--agora-save", "save", "save this run as a baseline: a name (kept as <store>/runs/NAME) or a path (has a /)", what="a run name or path"),
-    Option("--agora-compare", "compare", "compare every case with this saved run (a name under <store>/runs, or a path)", what="a run name or path"),
+    Option("--agora-save", "save", f"save this run as a baseline: a name (kept as <store>/runs/NAME) or a path (has a /; {RULE})", what="a run name or path"),
+    Option("--agora-compare", "compare", f"compare every case with this saved run: a name under <store>/runs, or a path ({RULE})", what="a run name or path"),
     Option("--agora-max-drop", "max_drop", "with --agora-compare: fail a case whose PGR drop beyond this many points is significant", type=float, at_least=0),
     Option("--agora-max-failures", "max_failures", "fail a case's gate when more than this share of its items have no usable judgment (default 0.05)", type=float, at_least=0, at_most=1),
     Option("--agora-repeats", "repeats", "train this many students per case (training seeds train-seed, +1, ...); PGR is their mean", type=int, at_least=1, at_most=50),
     Option("--agora-train-seed", "train_seed", "the student's training seed (default 42; the first of --agora-repeats)", type=int, at_least=0, at_most=2**31 - 1),
-    Option("--agora-prompts", "prompts", "meta-prompts: agorabench (default), unoptimized, json, or a folder of <domain>_<method>.txt prompt files", what="a prompt variant or folder"),
+    Option("--agora-prompts", "prompts", f"meta-prompts: agorabench (default), unoptimized, json, or a folder of <domain>_<method>.txt prompt files ({RULE})", what="a prompt variant or folder"),
 )
 OPTION_KEYS = tuple(option.key for option in OPTIONS)
 OPTION_BY_KEY = {option.key: option for option in OPTIONS}
@@ -162,7 +167,18 @@ def read_pyproject_table(rootdir: Path) -> dict[str, Any]:
     table = data.get("tool", {}).get("agorabench", {})
     if not isinstance(table, dict):
         raise ConfigError(f"{path}: [tool.agorabench] must be a table")
-    return {k.replace("-", "_"): v for k, v in table.items()}
+    out: dict[str, Any] = {}
+    spelled: dict[str, str] = {}
+    for key, value in table.items():
+        normal = key.replace("-", "_")
+        if normal in spelled:
+            # Both spellings: one would silently win over the other.
+            raise ConfigError(
+                f"{path}: [tool.agorabench] sets both {spelled[normal]} and {key}, which are the same key; keep one"
+            )
+        spelled[normal] = key
+        out[normal] = value
+    return out
 
 
 def _check_model(kind: str, name: Any, weights: bool = False) -> str:
@@ -210,14 +226,19 @@ def _checked(option: Option, value: Any, source: str) -> Any:
         expected, ok = "an integer", _is_number(value) and isinstance(value, int)
     elif option.type is float:
         expected, ok = "a number", _is_number(value)
+    elif option.switch and source == "pyproject":
+        # "no" or "off" in quotes: TOML has booleans, and a string here is a guess at what was meant.
+        expected, ok = "a boolean (true or false)", isinstance(value, bool)
     elif option.switch:
-        expected, ok = "'on', 'off' or a boolean", isinstance(value, bool | str)
+        expected, ok = "'on', 'off' or a boolean", isinstance(value, bool) or value in ("on", "off")
     else:
         expected, ok = "a string", isinstance(value, str)
     if not ok:
         hint = ""
         if source == "pyproject" and expected == "a string" and _is_number(value):
             hint = f' (quote it: {option.key} = "{value}")'
+        elif source == "pyproject" and option.switch:
+            hint = f" (write {option.key} = true or {option.key} = false)"
         elif source == "pyproject" and isinstance(value, str):
             hint = " (write it without quotes)"
         raise ConfigError(f"{label}: expected {expected}, got {got}{hint}")
@@ -273,9 +294,10 @@ def build_config(cli: dict[str, Any], pyproject: dict[str, Any], rootdir: Path) 
         raise ConfigError(f"the {profile.name!r} profile needs --generator (an alias or an inspect model string)")
     generator = _check_model("generator", generator)
     student = _check_model("student", pick("student") or profile.student, weights=True)
+    student = local_weights("--student", student, rootdir)
     reference = pick("reference") or profile.reference
     if reference != "gold":
-        reference = _check_model("reference", reference, weights=True)
+        reference = local_weights("--reference", _check_model("reference", reference, weights=True), rootdir)
     judge = pick("judge") or profile.judge
     if judge is not None:
         judge = _check_model("judge", judge)
@@ -302,31 +324,32 @@ def build_config(cli: dict[str, Any], pyproject: dict[str, Any], rootdir: Path) 
             )
         by_setting[name.replace("-", "/", 1)] = float(value)
 
-    store = Path(pick("store") or ".agorabench")
-    if not store.is_absolute():
-        store = rootdir / store
-    _check_writable_dir("--agora-store", store)
+    store = resolve(pick("store") or ".agorabench", rootdir)
+    check_writable_dir("--agora-store", store)
+    if is_off(pick("json")):
+        raise ConfigError(
+            f"--agora-json={pick('json')}: the JSON report cannot be turned off; name a file or leave the option out"
+        )
     json_report = report_file("--agora-json", pick("json"), rootdir)
     html = pick("html")
-    html_report = None if html in (None, "off") else report_file("--agora-html", html, rootdir)
-    md_report = report_file("--agora-md", pick("md"), rootdir)
+    html_off = is_off(html)
+    html_report = None if html is None or html_off else report_file("--agora-html", html, rootdir)
+    md = pick("md")
+    md_report = None if is_off(md) else report_file("--agora-md", md, rootdir)
     seed_file = pick("seed_file")
     if seed_file is not None:
-        seed_file = Path(seed_file)
-        if not seed_file.is_absolute():
-            seed_file = rootdir / seed_file
+        seed_file = resolve(seed_file, rootdir)
         if not seed_file.exists():
             raise ConfigError(f"--agora-seed-file: {seed_file} does not exist")
 
     benchmark_dir = pick("benchmark_dir")
     if benchmark_dir is not None:
-        benchmark_dir = Path(benchmark_dir)
-        if not benchmark_dir.is_absolute():
-            benchmark_dir = rootdir / benchmark_dir
+        benchmark_dir = resolve(benchmark_dir, rootdir)
         if not benchmark_dir.is_dir():
             raise ConfigError(f"--agora-benchmark-dir: {benchmark_dir} is not a directory")
 
     prices = _prices(pyproject.get("prices"), pick("prices_file"), rootdir)
+    prompts = _prompts(pick("prompts"), rootdir)
     budget_usd = pick("budget_usd")
     budget_cap = None
     if budget_usd is not None:
@@ -340,6 +363,7 @@ def build_config(cli: dict[str, Any], pyproject: dict[str, Any], rootdir: Path) 
                 f"--agora-budget: the generator {generator!r} {what}, so no budget can size its run; add its "
                 "price to [tool.agorabench.prices] or a --agora-prices file, or use --instances"
             )
+        check_budget(budget_usd, spec, prompts)
         # With a budget, --instances (when given) caps the size; the profile's default does not.
         budget_cap = instances if pick("instances") is not None else None
 
@@ -356,18 +380,18 @@ def build_config(cli: dict[str, Any], pyproject: dict[str, Any], rootdir: Path) 
         store_dir=store,
         json_report=json_report,
         html_report=html_report,
-        html_off=html == "off",
+        html_off=html_off,
         md_report=md_report,
         seed=pick("seed") if pick("seed") is not None else 42,
         demo_mix=_choice("agora-demo-mix", pick("demo_mix") or "intended", DEMO_MIXES),
         seed_file=seed_file,
         benchmark_dir=benchmark_dir,
         intrinsic=_switch("agora-intrinsic", pick("intrinsic")),
-        prompts=_prompts(pick("prompts"), rootdir),
+        prompts=prompts,
         prices=prices,
         budget_usd=budget_usd,
         budget_cap=budget_cap,
-        gpus=pick("gpus"),
+        gpus=check_gpus(pick("gpus")),
         gpus_per_worker=pick("gpus_per_worker"),
         generator_gpus=pick("generator_gpus") or 0,
         **_gate_options(pick),
@@ -402,9 +426,7 @@ def _prompts(value: Any, rootdir: Path) -> str:
         return DEFAULT_VARIANT
     if value in VARIANTS:
         return value
-    folder = Path(value).expanduser()
-    if not folder.is_absolute():
-        folder = rootdir / folder
+    folder = resolve(value, rootdir)
     if not folder.exists():
         raise ConfigError(
             f"--agora-prompts: {value!r} is neither a prompt variant ({', '.join(VARIANTS)}) nor an existing folder"
@@ -414,36 +436,6 @@ def _prompts(value: Any, rootdir: Path) -> str:
     except PromptFolderError as exc:
         raise ConfigError(f"--agora-prompts: {exc}") from None
     return str(folder)
-
-
-def report_file(flag: str, value: Any, rootdir: Path) -> Path | None:
-    """A report file a run will write (relative to the rootdir), checked to be writable now, before the
-    work that fills it (also for ``agorabench report``'s outputs)."""
-    if value is None:
-        return None
-    path = Path(value)
-    if not path.is_absolute():
-        path = rootdir / path
-    if path.is_dir():
-        raise ConfigError(f"{flag}: {path} is a directory; name the report file to write")
-    _check_writable_dir(flag, path.parent, path)
-    return path
-
-
-def _check_writable_dir(flag: str, directory: Path, target: Path | None = None) -> None:
-    """Fail at start-up, not after hours of generation and training, when the run could not write into
-    ``directory`` (``target``, the path the option names, is in it or is it): it must be a writable
-    directory, or be creatable under its nearest existing ancestor. Nothing is created here."""
-    target = target or directory
-    existing = directory
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
-    if not existing.is_dir():
-        raise ConfigError(f"{flag}: cannot write {target}: {existing} is a file, not a directory; choose another path")
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise ConfigError(
-            f"{flag}: cannot write {target}: {existing} is not writable; choose a writable path or fix its permissions"
-        )
 
 
 def _switch(name: str, value: Any) -> bool:
@@ -460,8 +452,7 @@ def _prices(table: Any, file: Any, rootdir: Path) -> dict[str, tuple[float, floa
     try:
         prices = parse_table(table, "[tool.agorabench.prices]") if table is not None else {}
         if file is not None:
-            path = Path(file).expanduser()
-            prices.update(load_table(path if path.is_absolute() else rootdir / path))
+            prices.update(load_table(resolve(file, rootdir)))
     except PriceError as exc:
         raise ConfigError(str(exc)) from None
     for model in prices:

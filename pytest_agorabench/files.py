@@ -23,6 +23,19 @@ class StoreError(AgoraBenchError, RuntimeError):
     """A store or journal file that cannot be written (disk full) or read back (damaged)."""
 
 
+def unwritable_reason(folder: Path) -> str | None:
+    """Why nothing can be written at ``folder`` (existing, or to be created under its nearest existing
+    ancestor), in a few words; None when it can. Nothing is created here."""
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        return f"{existing} is a file, not a folder"
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return f"{existing} is not writable"
+    return None
+
+
 def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
 

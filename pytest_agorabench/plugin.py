@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from pytest_agorabench import environment
 from pytest_agorabench.config import OPTIONS, build_config, read_pyproject_table
 from pytest_agorabench.errors import AgoraBenchError
 
@@ -24,6 +25,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("agorabench", "AgoraBench: LMs as synthetic data generators")
     for option in OPTIONS:
         group.addoption(option.flag, dest=f"agorabench_{option.key}", default=None, **option.argparse())
+    # An explicit word for this run only (not a pyproject key): replacing a baseline must never be a default.
+    group.addoption(
+        "--agora-save-overwrite", dest="agorabench_save_overwrite", action="store_true", default=False,
+        help="let --agora-save replace an earlier saved run of the same name or folder",
+    )
     from pytest_agorabench.report.progress import MODES
 
     # A display option, not a run setting: it changes no result, so it stays out of RunConfig and the reports.
@@ -43,16 +49,20 @@ def pytest_configure(config: pytest.Config) -> None:
     rootdir = Path(str(config.rootpath))
     cli = {option.key: config.getoption(f"agorabench_{option.key}") for option in OPTIONS}
     try:
+        environment.validate()
         pyproject = read_pyproject_table(rootdir)
         run_config = build_config(cli, pyproject, rootdir)
         plan = _gpu_plan(config, run_config)
         cpu_threads = _share_cpus(config, plan)
-        if run_config.compare:
-            from pytest_agorabench.gate.saved_runs import check_baseline, resolve
+        if run_config.compare or run_config.save:
+            from pytest_agorabench.gate.saved_runs import check_at_startup
             from pytest_agorabench.store import Store
 
-            runs = Store(run_config.store_dir).runs_dir()
-            check_baseline(resolve(run_config.compare, runs, rootdir), run_config.summary())
+            check_at_startup(
+                run_config.save, run_config.compare, Store(run_config.store_dir).runs_dir(), rootdir,
+                run_config.summary(), config.getoption("agorabench_save_overwrite"),
+                controller=getattr(config, "workerinput", None) is None,
+            )
     except AgoraBenchError as exc:
         raise pytest.UsageError(f"agorabench: {exc}") from None
     workerinput = getattr(config, "workerinput", None)

@@ -44,6 +44,8 @@ class CaseResult:
     input_tokens: int
     output_tokens: int
     cost_usd: float | None
+    # What changed the run without failing it, said once (e.g. seed rows capping --instances).
+    notices: list[str] = field(default_factory=list)
     stage_seconds: dict[str, float] = field(default_factory=dict)
     cached_stages: list[str] = field(default_factory=list)  # served from the store, computed by an earlier run
     shared_stages: list[str] = field(default_factory=list)  # computed by another worker while this one waited
@@ -86,6 +88,10 @@ class CaseResult:
             ("pgr_low", _fmt(self.pgr.low)),
             ("pgr_high", _fmt(self.pgr.high)),
         ]
+        if self.pgr.interval_kind:
+            props += [("pgr_interval_kind", self.pgr.interval_kind), ("pgr_interval_method", self.pgr.interval_method)]
+        if self.pgr.excluded:
+            props.append(("pgr_interval_excluded", f"{_fmt(self.pgr.excluded[0])} .. {_fmt(self.pgr.excluded[1])}"))
         if self.pgr.undefined_reason:
             props.append(("pgr_undefined", self.pgr.undefined_reason))
         for b in self.benchmarks:
@@ -115,6 +121,8 @@ class CaseResult:
                 ("delta_pgr", _fmt(self.gate["delta_pgr"])),
                 ("delta_pgr_low", _fmt(self.gate["delta_pgr_low"])),
                 ("delta_pgr_high", _fmt(self.gate["delta_pgr_high"])),
+                ("delta_pgr_interval_kind", self.gate.get("delta_pgr_interval_kind") or "none"),
+                ("delta_pgr_interval_method", self.gate.get("delta_pgr_interval_method") or "none"),
                 ("delta_p", "undefined" if self.gate["delta_p"] is None else f"{self.gate['delta_p']:.4g}"),
                 ("gate", self.gate["gate"]),
                 ("gate_reason", self.gate["gate_reason"]),
@@ -126,6 +134,7 @@ class CaseResult:
                 ("budget_sized_instances", self.budget["sized_instances"]),
             ]
         props += [(f"drops_{reason}", n) for reason, n in sorted(self.drops_by_reason.items())]
+        props += [("notice", text) for text in self.notices]
         if self.judgments:
             props += [
                 ("judge", self.judge),

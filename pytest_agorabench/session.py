@@ -39,6 +39,7 @@ class AgoraSession:
         self.report_path: Path | None = None
         self.pages: list[tuple[str, Path]] = []
         self._model_checks: dict[tuple[str, str | None], AgoraBenchError | None] = {}
+        self._baseline_problem: str | None = None  # a worker's failed baseline check (pytest_collection_finish)
 
     def with_overrides(self, **overrides: Any) -> RunConfig:
         """A RunConfig for one case with some options replaced, validated like the command line."""
@@ -93,6 +94,46 @@ class AgoraSession:
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         # After -k / -m deselection: only the cases that run share the 5 %.
         self.gated_cases = sum("agorabench" in getattr(item, "fixturenames", ()) for item in session.items)
+        if self.config.compare:
+            try:
+                self._check_baseline_cases(session.items)
+            except AgoraBenchError as exc:  # before the first case: one sentence, no work done
+                if not self.is_worker:
+                    raise pytest.UsageError(f"agorabench: {exc}") from None
+                # An xdist worker cannot end the session cleanly (the controller reports an INTERNALERROR):
+                # each of its cases fails at set-up with the sentence instead, still before any work.
+                self._baseline_problem = f"agorabench: {exc}"
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        if self._baseline_problem and "agorabench" in getattr(item, "fixturenames", ()):
+            pytest.fail(self._baseline_problem, pytrace=False)
+
+    def _check_baseline_cases(self, items: list[pytest.Item]) -> None:
+        """The saved run holds every selected suite setting, over the benchmarks (and, for local benchmark
+        files, the items) this run will use. A user's own test that names its setting in code is checked
+        when its case runs."""
+        from pytest_agorabench.gate.saved_runs import check_baseline_cases
+        from pytest_agorabench.pipeline.evaluate import benchmark_items, benchmark_names
+        from pytest_agorabench.settings import Setting
+
+        config = self.config
+        local = config.benchmark_dir is not None or config.profile.data_source != "hub"
+        wanted: dict[str, dict[str, set[str] | None]] = {}
+        for item in items:
+            params = getattr(getattr(item, "callspec", None), "params", {})
+            for setting in (v for v in params.values() if isinstance(v, Setting)):
+                if setting.key in wanted or "agorabench" not in getattr(item, "fixturenames", ()):
+                    continue
+                wanted[setting.key] = {}
+                for name in benchmark_names(setting, config):
+                    try:
+                        ids = {str(i["id"]) for i in benchmark_items(name, config)} if local else None
+                    except AgoraBenchError:
+                        ids = None  # the case's own preflight names a bad benchmark file
+                    wanted[setting.key][name] = ids
+        if wanted:
+            check_baseline_cases(self.saved_run(config, config.compare), wanted)
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node: Any) -> None:

@@ -55,6 +55,16 @@ def planned_count(setting: Setting, seeds: Sequence[Mapping[str, Any]], instance
     return min(instances, len(seeds))
 
 
+def cap_notice(setting: Setting, seed_rows: int, instances: int) -> str | None:
+    """What the terminal and the report say when seed rows, not --instances, set the size (else None)."""
+    if setting.method is Method.INSTANCE_GENERATION or instances <= seed_rows:
+        return None
+    return (
+        f"{instances} instances asked, {seed_rows} generated: {setting.method.value} writes one instance per "
+        f"seed row and there are {seed_rows}"
+    )
+
+
 def run_generation(
     setting: Setting,
     seeds: list[dict],

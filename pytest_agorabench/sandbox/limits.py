@@ -7,12 +7,13 @@ overloaded CI box gets proportionally more time, so correct code is not failed f
 from __future__ import annotations
 
 import math
-import os
 import time
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-SCALE_ENV = "AGORABENCH_TIMEOUT_SCALE"
+from pytest_agorabench.environment import TIMEOUT_SCALE
+
+SCALE_ENV = TIMEOUT_SCALE.name
 # The calibration loop takes about this long on a current desktop core (CPython 3.11).
 _REFERENCE_SECONDS = 0.012
 _CALIBRATION_ROUNDS = 3
@@ -71,14 +72,8 @@ def measure_scale() -> float:
 def timeout_scale() -> float:
     """``AGORABENCH_TIMEOUT_SCALE`` when set, else a calibration measured once per process."""
     global _scale
-    raw = os.environ.get(SCALE_ENV)
-    if raw:
-        try:
-            value = float(raw)
-        except ValueError:
-            raise ValueError(f"{SCALE_ENV} must be a number, got {raw!r}") from None
-        if not value > 0:
-            raise ValueError(f"{SCALE_ENV} must be positive, got {raw!r}")
+    value = TIMEOUT_SCALE.get()
+    if value is not None:
         return value
     if _scale is None:
         _scale = measure_scale()

@@ -24,8 +24,10 @@ from typing import Any
 from functools import lru_cache
 from pathlib import Path
 
-WORKERS_ENV = "AGORABENCH_SANDBOX_WORKERS"
-NETNS_ENV = "AGORABENCH_SANDBOX_NETNS"  # "0" turns the network namespace off
+from pytest_agorabench.environment import SANDBOX_NETNS, SANDBOX_WORKERS
+
+WORKERS_ENV = SANDBOX_WORKERS.name
+NETNS_ENV = SANDBOX_NETNS.name  # "0" turns the network namespace off
 _READ_CHUNK = 1 << 16
 _DRAIN_SECONDS = 2.0  # after the group is killed, how long to wait for the pipes to close
 _POLL_SECONDS = 0.01  # exit polling where pidfds are missing (non-Linux, old kernels)
@@ -44,11 +46,9 @@ class CommandResult:
 
 def workers() -> int:
     """Programs run at once: ``AGORABENCH_SANDBOX_WORKERS`` or the CPUs this process may use."""
-    raw = os.environ.get(WORKERS_ENV)
-    if raw:
-        if not raw.isdigit() or int(raw) < 1:
-            raise ValueError(f"{WORKERS_ENV} must be a positive integer, got {raw!r}")
-        return int(raw)
+    configured = SANDBOX_WORKERS.get()
+    if configured is not None:
+        return configured
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
@@ -67,7 +67,7 @@ def network_prefix() -> tuple[str, ...]:
     Root can create one directly; other users need a user namespace too (``-r``), which some container
     runtimes forbid. Probed once per process by running ``true`` under it.
     """
-    if os.environ.get(NETNS_ENV) == "0" or not sys.platform.startswith("linux"):
+    if not SANDBOX_NETNS.get() or not sys.platform.startswith("linux"):
         return ()
     unshare = shutil.which("unshare")
     if unshare is None:

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pytest_agorabench.errors import AgoraBenchError
+from pytest_agorabench.environment import SANDBOX_DROP_ROOT, SANDBOX_PYTHON
 from pytest_agorabench.sandbox._guard import ARGUMENTS, EXIT_SETUP, MARKER_PREFIX, STARTED
 from pytest_agorabench.sandbox.limits import Limits
 from pytest_agorabench.sandbox.local import CommandResult, remove_tree, run_command
@@ -35,10 +36,10 @@ GUARD_FILE = "agora_guard.py"
 PROGRAM_FILE = "program.py"
 GUARD_SOURCE = (Path(__file__).with_name("_guard.py")).read_text(encoding="utf-8")
 NOBODY = 65534
-DROP_ROOT_ENV = "AGORABENCH_SANDBOX_DROP_ROOT"  # "0": never run programs as another uid
+DROP_ROOT_ENV = SANDBOX_DROP_ROOT.name  # "0": never run programs as another uid
 # The interpreter programs run on (default: ours). As root, pick one uid 65534 can read (e.g. /usr/bin/python3)
 # when ours lives in a private home, so programs run unprivileged.
-PYTHON_ENV = "AGORABENCH_SANDBOX_PYTHON"
+PYTHON_ENV = SANDBOX_PYTHON.name
 STATUSES = ("passed", "failed", "timeout", "output_limit", "crashed", "error")  # error: the sandbox failed
 
 
@@ -152,7 +153,7 @@ def unprivileged_uid(python: str = sys.executable) -> int | None:
     The probe runs a program that imports stdlib modules as that uid: an interpreter installed under a
     private home (e.g. pyenv in /root) is unreadable to it, and then programs keep our uid.
     """
-    if os.geteuid() != 0 or os.environ.get(DROP_ROOT_ENV) == "0":
+    if os.geteuid() != 0 or not SANDBOX_DROP_ROOT.get():
         return None
     import subprocess
 
@@ -195,11 +196,11 @@ async def run_python(
     """
     limits = limits or Limits().scaled()
     if sandbox is None:
-        python = python or os.environ.get(PYTHON_ENV) or sys.executable
+        python = python or SANDBOX_PYTHON.get() or sys.executable
         return await _run_local(source, limits, python, unprivileged_uid(python))
     from pytest_agorabench.sandbox.inspect_env import AgoraSandboxEnvironment
 
     if isinstance(sandbox, AgoraSandboxEnvironment):  # ours runs on this machine, with our interpreter
-        python = python or os.environ.get(PYTHON_ENV) or sys.executable
+        python = python or SANDBOX_PYTHON.get() or sys.executable
         return await _run_in(sandbox, source, limits, python, unprivileged_uid(python))
     return await _run_in(sandbox, source, limits, python or "python3", None)

@@ -20,7 +20,7 @@ from pytest_agorabench.files import rows_hash
 from pytest_agorabench.seeds._rows import SeedError, dedupe, merge_drops, subsample
 from pytest_agorabench.seeds.fixtures import fixture_path, load_fixture
 from pytest_agorabench.seeds.local_files import load_local, read_local
-from pytest_agorabench.settings import Setting
+from pytest_agorabench.settings import Method, Setting
 
 # The code and instruction-following hub formats register into hub_formats.FORMATS on import: one registry.
 from pytest_agorabench.seeds import code_formats as _code_formats  # noqa: E402,F401
@@ -38,6 +38,17 @@ class SeedSet:
 
     def __len__(self) -> int:
         return len(self.rows)
+
+
+# A seed row longer than this is no instruction but a pasted file: it would fill the generator's context
+# and the student's sequence, so it is dropped and counted under TOO_LONG. Far above any paper seed.
+MAX_SEED_CHARS = 100_000
+TOO_LONG = f"over_{MAX_SEED_CHARS}_characters"
+
+
+def _within_length(rows: list[dict]) -> tuple[list[dict], int]:
+    kept = [r for r in rows if len(r["instruction"]) <= MAX_SEED_CHARS and len(r["response"]) <= MAX_SEED_CHARS]
+    return kept, len(rows) - len(kept)
 
 
 def fingerprint(rows: list[dict]) -> str:
@@ -73,11 +84,22 @@ def load_seeds(
     else:
         raise SeedError(f"data_source {data_source!r}: expected 'fixture' or 'hub'")
 
+    rows, too_long = _within_length(rows)
+    if too_long:
+        drops[TOO_LONG] += too_long
     rows, duplicates = dedupe(rows)
     if duplicates:
         drops["duplicate"] += duplicates
     rows = subsample(rows, limit, seed)
+    why = ", ".join(f"{reason}: {n}" for reason, n in sorted(drops.items())) or "none"
     if not rows:
-        why = ", ".join(f"{reason}: {n}" for reason, n in sorted(drops.items())) or "the source has no rows"
         raise SeedError(f"no usable seed rows for {setting.key} from {source} (dropped: {why})")
+    if setting.method is Method.INSTANCE_GENERATION:
+        from pytest_agorabench.generation.prompts.base import NUM_DEMOS
+
+        if len(rows) < NUM_DEMOS:
+            raise SeedError(
+                f"{setting.key} needs at least {NUM_DEMOS} seed rows (its demonstrations), but {source} gave "
+                f"{len(rows)} (dropped: {why}); add rows to the seed file"
+            )
     return SeedSet(rows=rows, drops=dict(sorted(drops.items())), source=source, fingerprint=fingerprint(rows))

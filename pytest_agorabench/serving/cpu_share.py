@@ -15,8 +15,10 @@ import os
 import sys
 from collections.abc import Mapping, MutableMapping
 
+from pytest_agorabench.environment import CPU_SHARE
+
 THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
-SHARE_MARK = "AGORABENCH_CPU_SHARE"  # set beside THREAD_ENV when we, not the user, chose the thread count
+SHARE_MARK = CPU_SHARE.name  # set beside THREAD_ENV when we, not the user, chose the thread count
 
 
 def available_cpus() -> int:

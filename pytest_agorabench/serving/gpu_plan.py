@@ -81,7 +81,13 @@ def make_plan(
         chosen = visible
     else:
         chosen = tuple(g.strip() for g in gpus.split(",") if g.strip())
-        unknown = [g for g in chosen if visible and g not in visible]
+        if not visible:
+            # Naming GPUs on a machine without any is a mistake, not a request to run on the CPU.
+            raise GpuPlanError(
+                f"--agora-gpus={gpus} names GPUs, but none is visible (CUDA_VISIBLE_DEVICES is empty or unset and "
+                "nvidia-smi lists none); leave the option out to run without GPUs"
+            )
+        unknown = [g for g in chosen if g not in visible]
         if unknown:
             raise GpuPlanError(
                 f"--agora-gpus names GPU(s) {','.join(unknown)} that are not visible (visible: {','.join(visible)})"

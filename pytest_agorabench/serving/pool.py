@@ -16,7 +16,6 @@ group holds one student at a time, and each student is served once per case.
 from __future__ import annotations
 
 import atexit
-import os
 import socket
 import uuid
 from contextlib import closing
@@ -24,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, TypeVar
 
+from pytest_agorabench.environment import VLLM_ARGS
 from pytest_agorabench.files import canonical_json, text_hash
 from pytest_agorabench.serving import vllm_launch
 from pytest_agorabench.serving.processes import ProcessId
@@ -191,7 +191,7 @@ class Servers:
 
     def _key(self, weights: str, role: str) -> str:
         gpus = self._gpus(role)
-        return text_hash(canonical_json([weights, list(gpus), os.environ.get(vllm_launch.ARGS_ENV, "")]))[:16]
+        return text_hash(canonical_json([weights, list(gpus), VLLM_ARGS.raw() or ""]))[:16]
 
     def _gpus(self, role: str) -> tuple[str, ...]:
         return self.generator_gpus if role == GENERATOR and self.generator_gpus else self.worker_gpus

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import shlex
 import signal
 import subprocess
 import sys
@@ -19,16 +18,26 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
+from pytest_agorabench.environment import (
+    VLLM_ARGS,
+    VLLM_PYTHON,
+    VLLM_START_TIMEOUT,
+    EnvironmentVariableError,
+)
 from pytest_agorabench.errors import AgoraBenchError
 from pytest_agorabench.serving.cpu_share import unshared
 from pytest_agorabench.serving.processes import ProcessId
 
-PYTHON_ENV = "AGORABENCH_VLLM_PYTHON"
-ARGS_ENV = "AGORABENCH_VLLM_ARGS"  # extra server flags, shell-quoted, appended to ours
-TIMEOUT_ENV = "AGORABENCH_VLLM_START_TIMEOUT"
-DEFAULT_START_TIMEOUT_S = 900.0  # a 70B model loading on 8 GPUs, or a cold CPU start on a loaded box
+PYTHON_ENV = VLLM_PYTHON.name
+ARGS_ENV = VLLM_ARGS.name  # extra server flags, shell-quoted, appended to ours
+TIMEOUT_ENV = VLLM_START_TIMEOUT.name
+# 900 s: a 70B model loading on 8 GPUs, or a cold CPU start on a loaded box.
+DEFAULT_START_TIMEOUT_S = VLLM_START_TIMEOUT.unset
+# Finds vllm without importing it (an import costs seconds; this costs a python start-up).
+_HAS_VLLM = "import importlib.util, sys; sys.exit(0 if importlib.util.find_spec('vllm') else 3)"
 INSTALL_HINT = (
     "install vllm beside pytest-agorabench (pip install 'pytest-agorabench[gpu]'), or point "
     f"{PYTHON_ENV} at the python of a venv that has it; on a machine without GPUs: python3 -m venv .venv-vllm "
@@ -52,15 +61,29 @@ class ServerStartError(AgoraBenchError):
 def vllm_python(environ: dict[str, str] | None = None) -> str:
     """The interpreter that runs vllm. Raises VllmMissing with the install command when there is none."""
     environ = os.environ if environ is None else environ
-    configured = environ.get(PYTHON_ENV)
+    try:
+        configured = VLLM_PYTHON.get(environ)
+    except EnvironmentVariableError as exc:
+        raise VllmMissing(f"{exc}; {INSTALL_HINT}") from None
     if configured:
-        path = Path(configured).expanduser()
-        if not path.is_file() or not os.access(path, os.X_OK):
-            raise VllmMissing(f"{PYTHON_ENV}={configured} is not an executable python; {INSTALL_HINT}")
-        return str(path)
+        # Start-up checked only that it is executable; here a server is needed, so it must find vllm
+        # (else the server's log, minutes later, would be the first word of it).
+        if not _finds_vllm(configured, environ.get("PYTHONPATH", "")):
+            raise VllmMissing(f"{PYTHON_ENV}={configured} cannot import vllm; {INSTALL_HINT}")
+        return configured
     if importlib.util.find_spec("vllm") is not None:
         return sys.executable
     raise VllmMissing(f"serving a local model needs vllm, which is not installed here: {INSTALL_HINT}")
+
+
+@lru_cache(maxsize=8)
+def _finds_vllm(python: str, pythonpath: str) -> bool:
+    env = {**os.environ, "PYTHONPATH": pythonpath}
+    try:
+        done = subprocess.run([python, "-c", _HAS_VLLM], env=env, capture_output=True, timeout=60, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return done.returncode == 0
 
 
 @dataclass(frozen=True)
@@ -87,7 +110,7 @@ class Launch:
             cmd += ["--tensor-parallel-size", str(len(self.gpus))]
         else:
             cmd += list(CPU_ARGS)
-        return cmd + shlex.split(environ.get(ARGS_ENV, ""))
+        return cmd + VLLM_ARGS.get(environ)
 
     def environment(self, environ: dict[str, str] | None = None) -> dict[str, str]:
         # Served for the whole session: not limited to the starting worker's share of the cores.
@@ -124,12 +147,7 @@ def healthy(base_url: str, timeout: float = 2.0) -> bool:
 
 
 def start_timeout(environ: dict[str, str] | None = None) -> float:
-    environ = os.environ if environ is None else environ
-    raw = environ.get(TIMEOUT_ENV)
-    try:
-        return float(raw) if raw else DEFAULT_START_TIMEOUT_S
-    except ValueError:
-        raise AgoraBenchError(f"{TIMEOUT_ENV}={raw!r} is not a number of seconds") from None
+    return VLLM_START_TIMEOUT.get(environ)
 
 
 def wait_healthy(proc: subprocess.Popen, base_url: str, log_path: Path, timeout: float) -> None:

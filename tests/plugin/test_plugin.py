@@ -81,7 +81,7 @@ def test_collects_the_three_math_cases_with_readable_ids(inner):
         (["--agora-max-drop=5"], "*--agora-max-drop gates a comparison: name the saved run with --agora-compare*"),
         (["--agora-repeats=0"], "*--agora-repeats: must be at least 1*"),
         (["--agora-html=."], "*--agora-html: * is a directory; name the report file to write*"),
-        (["--agora-md=test_math.py/t.md"], "*--agora-md: cannot write *test_math.py is a file, not a directory*"),
+        (["--agora-md=test_math.py/t.md"], "*--agora-md: cannot write *test_math.py is a file, not a folder*"),
     ],
 )
 def test_bad_option_is_a_usage_error(inner, args, message):

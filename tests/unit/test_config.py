@@ -169,7 +169,7 @@ def test_finite_numbers_still_pass():
         ("prompts = [1]", "[tool.agorabench] prompts = [1]: expected a string, got an array"),
         ("seed_file = 1.5", "[tool.agorabench] seed_file = 1.5: expected a string, got a float"),
         ('judge = ""', "[tool.agorabench] judge is empty: name a judge model or remove the judge key"),
-        ("intrinsic = 1", "[tool.agorabench] intrinsic = 1: expected 'on', 'off' or a boolean, got an integer"),
+        ("intrinsic = 1", "[tool.agorabench] intrinsic = 1: expected a boolean (true or false), got an integer"),
         ('[tool.agorabench.min_pgr_by_setting]\n"math/response_generation" = "20"',
          '[tool.agorabench.min_pgr_by_setting] "math/response_generation" = "20": expected a finite number, got a string'),
         ('[tool.agorabench.min_pgr_by_setting]\n"math/response_generation" = nan',
@@ -223,7 +223,7 @@ def test_a_path_object_from_a_fixture_override_is_accepted(tmp_path):
 def test_store_and_report_paths_must_be_writable_directories(tmp_path):
     afile = tmp_path / "afile"
     afile.write_text("x")
-    with pytest.raises(ConfigError, match=re.escape(f"--agora-store: cannot write {afile}: {afile} is a file, not a directory")):
+    with pytest.raises(ConfigError, match=re.escape(f"--agora-store: cannot write {afile}: {afile} is a file, not a folder")):
         cfg({"store": str(afile)})
     with pytest.raises(ConfigError, match=re.escape(f"--agora-store: cannot write {afile}/sub/store: {afile} is a file")):
         cfg({"store": str(afile / "sub" / "store")})

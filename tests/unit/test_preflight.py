@@ -4,6 +4,7 @@ import dataclasses
 import importlib.util
 import json
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -39,8 +40,21 @@ def test_a_missing_script_file_is_named(tmp_path):
 def test_weights_we_serve_ourselves_are_not_loaded_at_start_up(monkeypatch):
     import sys
 
-    monkeypatch.setenv("AGORABENCH_VLLM_PYTHON", sys.executable)  # an interpreter is all it checks
+    # An interpreter that finds a vllm package (our fake); the model itself is not looked at.
+    fake = Path(__file__).parent / "serving" / "fake_vllm"
+    monkeypatch.setenv("AGORABENCH_VLLM_PYTHON", sys.executable)
+    monkeypatch.setenv("PYTHONPATH", str(fake))
     assert model_problem("agora//no/such/dir") is None and model_problem("vllm/org/model") is None
+
+
+@pytest.mark.skipif(importlib.util.find_spec("vllm") is not None, reason="vllm is installed in this venv")
+def test_a_served_model_whose_python_lacks_vllm_is_refused_before_a_server_starts(monkeypatch):
+    import sys
+
+    monkeypatch.setenv("AGORABENCH_VLLM_PYTHON", sys.executable)  # our venv: no vllm here
+    monkeypatch.setenv("PYTHONPATH", "")
+    problem = model_problem("vllm/org/model")
+    assert "AGORABENCH_VLLM_PYTHON=" in problem and "cannot import vllm" in problem
 
 
 def test_a_served_model_without_vllm_names_the_install_command(monkeypatch, tmp_path):

@@ -163,17 +163,21 @@ def load_folder(path: Path) -> PromptFolder:
             raise PromptFolderError(
                 f"{file}: unknown prompt file name; expected {SYSTEM_FILE} or one of {', '.join(sorted(by_name))}"
             )
-        try:
-            text = file.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise PromptFolderError(f"{file}: cannot read it as UTF-8 text ({exc})") from None
+        text = _read_text(file)
         check_template(text, setting, str(file))
         templates[setting.key] = text
     if not templates:
         raise PromptFolderError(f"prompt folder {path} holds no <domain>_<method>.txt file")
     system_path = path / SYSTEM_FILE
-    system = system_path.read_text(encoding="utf-8").strip() if system_path.exists() else None
+    system = _read_text(system_path).strip() if system_path.exists() else None
     return PromptFolder(path, templates, system or None)
+
+
+def _read_text(file: Path) -> str:
+    try:
+        return file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PromptFolderError(f"{file}: cannot read it as UTF-8 text ({exc}); save it as UTF-8") from None
 
 
 def fill(template: str, values: Mapping[str, str]) -> str:

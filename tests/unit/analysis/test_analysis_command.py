@@ -51,10 +51,11 @@ def test_analyze_reports_says_when_problem_solving_is_missing(write_report, case
     "argv, message",
     [
         (["analyze"], "give JSON report path(s) or --paper"),
-        (["analyze", "--paper", "x.json"], "give JSON report path(s) or --paper"),
+        (["analyze", "--paper", "x.json"], "argument reports: x.json does not exist"),
         (["analyze", "missing.json"], "missing.json does not exist"),
-        (["analyze", "--paper", "--components", "0"], "--components must be at least 1"),
-        (["analyze", "--paper", "--paper-dir", "/nonexistent"], "table2_pgr.csv does not exist"),
+        (["analyze", "--paper", "--components", "0"], "--components: must be at least 1"),
+        (["analyze", "--paper", "--paper-dir", "/nonexistent"], "--paper-dir: /nonexistent does not exist"),
+        (["analyze", "--paper", "--paper-dir", "/"], "table2_pgr.csv does not exist"),
     ],
 )
 def test_bad_arguments_give_a_message_not_a_traceback(argv, message, capsys):

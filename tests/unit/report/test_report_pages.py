@@ -139,7 +139,7 @@ def test_report_command_refuses_an_unwritable_output_before_any_work(tmp_path, c
     merged = tmp_path / "merged.json"
     assert main(["report", str(src), "-o", str(merged), "--md", str(blocker / "t.md")]) == 1
     err = capsys.readouterr().err
-    assert err == f"agorabench report: --md: cannot write {blocker / 't.md'}: {blocker} is a file, not a directory; choose another path\n"
+    assert err == f"agorabench report: --md: cannot write {blocker / 't.md'}: {blocker} is a file, not a folder; choose a writable path\n"
     assert not merged.exists()
 
 

@@ -95,7 +95,7 @@ def test_tasks_use_the_agora_sandbox_unless_told_otherwise(monkeypatch):
     monkeypatch.setenv(CHOICE_ENV, "docker:compose.yaml")
     assert task_sandbox() == ("docker", "compose.yaml")
     monkeypatch.setenv(CHOICE_ENV, "dokcer")
-    with pytest.raises(ValueError, match="no sandbox named 'dokcer'"):
+    with pytest.raises(ValueError, match="AGORABENCH_SANDBOX='dokcer' names no inspect sandbox \\(did you mean 'docker'\\?\\)"):
         task_sandbox()
     monkeypatch.setenv(CHOICE_ENV, "local")
     with pytest.raises(ValueError, match="no limits"):

@@ -19,6 +19,8 @@ from pytest_agorabench.seeds.fixtures import fixture_path, load_fixture, read_fi
 from pytest_agorabench.settings import available_settings, get_setting
 
 MATH_IG = get_setting("math/instance_generation")
+# Files of one or two rows: instance generation would refuse them (it needs three demonstrations).
+MATH_RG = get_setting("math/response_generation")
 
 
 def make_config(data_source="fixture", seed_limit=None, seed=42, seed_file=None) -> dict:
@@ -52,7 +54,7 @@ def fake_hub(monkeypatch):
 def test_seed_file_wins_over_the_profile_source(tmp_path, fake_hub):
     path = write_seed_file(tmp_path / "own.jsonl", [("a", "b"), ("c", "d")])
     for source in ("fixture", "hub"):
-        seeds = load_seeds(MATH_IG, **make_config(data_source=source, seed_file=path))
+        seeds = load_seeds(MATH_RG, **make_config(data_source=source, seed_file=path))
         assert [r["id"] for r in seeds.rows] == ["own:1", "own:2"]
         assert seeds.source == f"local file {path}"
     assert fake_hub == []
@@ -84,7 +86,7 @@ def test_unknown_data_source_is_a_seed_error():
 
 def test_exact_duplicates_are_removed_and_counted(tmp_path):
     path = write_seed_file(tmp_path / "d.jsonl", [("a", "b"), ("a", "b"), ("a", "c"), ("", "x"), ("a", "b")])
-    seeds = load_seeds(MATH_IG, **make_config(seed_file=path))
+    seeds = load_seeds(MATH_RG, **make_config(seed_file=path))
     assert [(r["instruction"], r["response"]) for r in seeds.rows] == [("a", "b"), ("a", "c")]
     assert seeds.drops == {"duplicate": 2, "empty_instruction": 1}
 

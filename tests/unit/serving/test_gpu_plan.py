@@ -41,6 +41,8 @@ def test_a_plan_that_does_not_fit_is_refused_with_the_plan(kwargs, message):
 
 def test_no_gpus_means_no_plan_and_asking_for_some_is_an_error():
     assert make_plan((), workers=4).empty
+    with pytest.raises(GpuPlanError, match="--agora-gpus=7 names GPUs, but none is visible"):
+        make_plan((), workers=1, gpus="7")
     with pytest.raises(GpuPlanError, match="none is visible"):
         make_plan((), workers=1, gpus_per_worker=1)
 
@@ -69,7 +71,8 @@ PROBE = textwrap.dedent(
 def test_each_worker_and_its_subprocess_see_only_their_group(pytester, tmp_path):
     pytester.makepyfile(test_probe_a=PROBE, test_probe_b=PROBE.replace("test_where_am_i", "test_where_else"))
     pytester._monkeypatch.setenv("PROBE_DIR", str(tmp_path))
-    pytester._monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    # Five GPUs as the plan sees them on a machine without any: --agora-gpus may only name visible ones.
+    pytester._monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0,1,2,3,4")
     result = pytester.runpytest_subprocess(
         "-n", "2", "--dist=loadfile", "--agora-gpus=0,1,2,3,4", "--agora-generator-gpus=1", "-p", "no:cacheprovider"
     )
@@ -81,6 +84,7 @@ def test_each_worker_and_its_subprocess_see_only_their_group(pytester, tmp_path)
 
 def test_a_plan_that_does_not_fit_stops_the_run_and_shows_it(pytester):
     pytester.makepyfile(test_x="def test_x():\n    pass\n")
+    pytester._monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0,1")
     result = pytester.runpytest_subprocess("-n", "3", "--agora-gpus=0,1", "--agora-gpus-per-worker=1",
                                            "-p", "no:cacheprovider")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
