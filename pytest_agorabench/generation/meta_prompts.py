@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pytest_agorabench.generation.parse import ParseResult, parse_json_output, parse_output
+from pytest_agorabench.generation.layouts import Layout, ParseResult, family_of, layout_for
 from pytest_agorabench.generation.prompts import (
     DEFAULT_VARIANT,
     SYSTEM_MESSAGE,
@@ -64,10 +64,12 @@ class MetaPrompts:
             values = placeholder_values((), None, None, seed_row)
         return fill(self.folder.template(setting), values)
 
+    def layout(self, setting: Setting) -> Layout:
+        """The layout these prompts ask for: its parser reads the output, its grammar can constrain it."""
+        return layout_for(family_of(self.variant), setting)
+
     def parse(self, setting: Setting, text: str, seed_row: Mapping[str, Any] | None = None) -> ParseResult:
-        if self.variant == "json":
-            return parse_json_output(setting.method, text, seed_row)
-        return parse_output(setting.method, text, seed_row)
+        return self.layout(setting).parse(text, seed_row)
 
     def fingerprint(self, setting: Setting) -> str:
         if self.folder is None:
