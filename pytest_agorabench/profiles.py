@@ -33,6 +33,9 @@ class Profile:
     generation_concurrency: int
     serving: str  # how students are served for evaluation: "agora" (in-process, CPU) or "vllm"
     is_smoke: bool = False
+    # --agora-structured's default: constrain the generator's output to the layout (generation/layouts.py).
+    # Off where the paper's protocol (free text) is the point; on in smoke, where a 135M generator needs it.
+    structured: bool = False
     # Per-domain overrides of eval_max_tokens, as (domain, tokens) pairs: a function needs more than a number.
     eval_max_tokens_by_domain: tuple[tuple[str, int], ...] = ()
     # The pairwise judge of the instruction-following benchmarks (evaluation/judge_runner.py).
@@ -111,6 +114,7 @@ PROFILES: dict[str, Profile] = {
         generation_concurrency=4,
         serving="agora",
         is_smoke=True,
+        structured=True,
         eval_max_tokens_by_domain=(("code", 128),),
         # SmolLM2 as judge: a verdict needs a few tokens, and CPU prefill of ~250-token prompts is the cost.
         judge_max_tokens=8,

@@ -57,6 +57,9 @@ class CaseResult:
     intrinsic: dict[str, Any] = field(default_factory=dict)  # intrinsic.measure() output, or {"skipped": why}
     prompts: str = "agorabench"  # meta-prompt variant, or "folder:<path>"
     fence_stripped: int | None = None  # json variant: accepted outputs that came inside a code fence
+    # --agora-structured: None when off; else accepted rows with a part closed by the provider at its token
+    # deadline (force_closed) and outputs that broke the layout although constrained (misfits).
+    structured: dict[str, int] | None = None
     budget: dict[str, Any] | None = None  # budget mode: how the instances were sized (generation/budget.py)
     servers: dict[str, Any] = field(default_factory=dict)  # vllm servers the case called, by served name
     repeats: dict[str, Any] | None = None  # --agora-repeats: PGR by training seed, the variance split
@@ -114,6 +117,10 @@ class CaseResult:
         ]
         if self.fence_stripped is not None:
             props.append(("json_fence_stripped", self.fence_stripped))
+        props.append(("structured", "off" if self.structured is None else "on"))
+        if self.structured is not None:
+            props += [("structured_force_closed", self.structured.get("force_closed", 0)),
+                      ("structured_misfits", self.structured.get("misfits", 0))]
         props += [(f"server_{info['role']}", name) for name, info in sorted(self.servers.items())]
         if self.gate:
             props += [

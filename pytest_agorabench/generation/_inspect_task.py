@@ -26,6 +26,7 @@ from inspect_ai.model import (
 from inspect_ai.solver import Generate, Solver, TaskState, solver
 
 from pytest_agorabench.generation.instance import Attempt, GenerationContext, instance_id
+from pytest_agorabench.providers.constrained import FORCE_CLOSED_KEY
 from pytest_agorabench.generation.prompts.base import END_MARKER
 from pytest_agorabench.generation.validators import estimate_tokens
 from pytest_agorabench.settings import Method
@@ -56,10 +57,12 @@ def unreachable(exc: BaseException) -> bool:
 def _attempt_from(output: ModelOutput, system: str, prompt: str) -> Attempt:
     text = output.completion or ""
     stop = output.choices[0].stop_reason if output.choices else None
+    forced = int((output.metadata or {}).get(FORCE_CLOSED_KEY, 0))
     if output.usage is not None:
-        return Attempt(text, stop, output.usage.input_tokens, output.usage.output_tokens)
+        return Attempt(text, stop, output.usage.input_tokens, output.usage.output_tokens, force_closed=forced)
     # No usage from the provider: estimate, and let the row say so.
-    return Attempt(text, stop, estimate_tokens(system + "\n" + prompt), estimate_tokens(text), usage_estimated=True)
+    return Attempt(text, stop, estimate_tokens(system + "\n" + prompt), estimate_tokens(text), usage_estimated=True,
+                   force_closed=forced)
 
 
 def _solver(ctx: GenerationContext, config: GenerateConfig) -> Solver:
@@ -106,10 +109,12 @@ def run_eval(
     log_dir: Path,
     concurrency: int,
     metadata: dict[str, Any],
+    constraint: dict[str, Any] | None = None,
 ) -> EvalLog:
     setting = ctx.setting
     samples = [Sample(id=instance_id(i), input=_sample_input(ctx, i), metadata={"index": i}) for i in indices]
-    config = generation_config(max_tokens)
+    # constraint: the GenerateConfig fields that carry --agora-structured to the backend (constraint.py).
+    config = generation_config(max_tokens).model_copy(update=constraint or {})
     task = Task(
         dataset=MemoryDataset(samples, name=f"agorabench-{setting.id}"),
         solver=_solver(ctx, config),

@@ -13,6 +13,7 @@ from typing import Any
 from pytest_agorabench.files import Journal
 from pytest_agorabench.generation.cleanup import clean
 from pytest_agorabench.generation.demos import sample_for_instance
+from pytest_agorabench.generation.layouts import Layout
 from pytest_agorabench.generation.meta_prompts import MetaPrompts
 from pytest_agorabench.generation.parse import Parsed
 from pytest_agorabench.generation.prompts import domain_rules
@@ -50,6 +51,7 @@ class Attempt:
     output_tokens: int = 0
     error: str | None = None  # "model_error: ..." when the call raised
     usage_estimated: bool = False
+    force_closed: int = 0  # --agora-structured: parts of the layout the provider closed at their token deadline
 
 
 Call = Callable[[str, str], Awaitable[Attempt]]  # (system message, user message) -> Attempt
@@ -71,6 +73,8 @@ class GenerationContext:
     prompts: MetaPrompts = field(default_factory=MetaPrompts)
     pool: list[Mapping[str, Any]] = field(default_factory=list)
     on_row: Callable[[Mapping[str, Any]], None] | None = None  # told of every row journaled (progress counts)
+    # --agora-structured: the layout every output is re-checked against (a backend may ignore a constraint).
+    layout: Layout | None = None
 
     def __post_init__(self) -> None:
         self.rules = domain_rules(self.setting.domain)
@@ -126,12 +130,15 @@ class GenerationContext:
         accepted: dict[str, Any] | None = None
         last = Attempt()
         estimated = False
+        misfits = 0
         for _ in range(self.max_attempts):
             last = await call(self.prompts.system, prompt)
             totals["attempts"] += 1
             totals["input_tokens"] += last.input_tokens
             totals["output_tokens"] += last.output_tokens
             estimated = estimated or last.usage_estimated
+            if self.layout is not None and not last.error and not self.layout.fits(last.text):
+                misfits += 1
             accepted, reason = self.judge(index, last)
             if accepted is not None:
                 break
@@ -147,6 +154,10 @@ class GenerationContext:
             row["attempt_reasons"] = reasons
         if estimated:
             row["usage_estimated"] = True  # the provider reported no usage; tokens are estimates
+        if misfits:
+            row["misfits"] = misfits  # attempts whose output broke the layout although it was constrained
+        if accepted is not None and last.force_closed:
+            row["force_closed"] = last.force_closed  # parts the provider closed: counted in the run's summary
         if self.journal.append(row):
             if accepted is not None:
                 self.pool.append(row)

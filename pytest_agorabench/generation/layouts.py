@@ -135,14 +135,50 @@ class Layout:
             out.append(self.end)
         return tuple(_merge_literals(out))
 
+    def fits(self, text: str) -> bool:
+        """Whether ``text`` is in the grammar's language, checked here without a tokenizer: a served
+        backend may ignore a constraint silently, so the stage re-checks every output. The stop string
+        ``[END]`` is usually cut from a completion, so the text family's may be missing."""
+        pieces = self.pieces()
+        if self.family == "text" and not text.endswith(END_MARKER):
+            text += END_MARKER
+        at = 0
+        for k, piece in enumerate(pieces):
+            if isinstance(piece, str):
+                if not text.startswith(piece, at):
+                    return False
+                at += len(piece)
+                continue
+            # A slot never holds the literal after it (its forbidden texts or characters exclude it), so
+            # the slot ends at that literal's first occurrence.
+            following = pieces[k + 1]
+            assert isinstance(following, str)
+            end = text.find(following, at)
+            if end < 0 or not _slot_fits(piece, text[at:end], self.family):
+                return False
+            at = end
+        return at == len(text)
+
     def grammar(self) -> str:
         """A Lark grammar for llguidance (and vllm's ``structured_outputs.grammar``).
 
-        The whole output is one terminal: llguidance's lexer is greedy, so a delimiter kept in a terminal
-        of its own would be swallowed by the free text before it.
+        One terminal per slot, holding the slot and the literal after it: llguidance's lexer is greedy, so
+        a delimiter in a terminal of its own would be swallowed by the free text before it; and one terminal
+        for the whole layout made the lexer's regex derivatives explode on erratic text ("too many
+        expressions"). A slot never contains the literal after it, so each terminal ends where it must.
         """
-        parts = [_lark_literal(p) if isinstance(p, str) else _lark_slot(p, self.family) for p in self.pieces()]
-        return "start: LAYOUT\nLAYOUT: " + " ".join(parts) + "\n"
+        terminals: list[list[str]] = [[]]
+        for piece in self.pieces():
+            if isinstance(piece, str):
+                terminals[-1].append(_lark_literal(piece))
+                if len(terminals[-1]) > 1 or len(terminals) > 1:  # a literal closes its slot's terminal
+                    terminals.append([])
+            else:
+                terminals[-1].append(_lark_slot(piece, self.family))
+        terminals = [t for t in terminals if t]
+        names = [f"T{k}" for k in range(len(terminals))]
+        rules = "".join(f"{name}: {' '.join(t)}\n" for name, t in zip(names, terminals))
+        return f"start: {' '.join(names)}\n{rules}"
 
     def json_schema(self) -> dict[str, Any]:
         """The json family as a JSON schema (for APIs that constrain by schema only). Looser than the
@@ -237,6 +273,18 @@ def _lark_slot(slot: Slot, family: str) -> str:
     return "(" + " & ".join(terms) + ")"
 
 
+def _slot_fits(slot: Slot, text: str, family: str) -> bool:
+    """The slot's limits as the grammar writes them (_lark_slot), in Python's re."""
+    patterns = [f"{slot.chars}+"] if slot.chars else []
+    patterns.append(f"{_JSON_CHAR}+" if family == "json" else r"(?s:.+)")
+    nonblank = r"[A-Za-z0-9]" if family == "json" else r"\S"
+    return (
+        all(re.fullmatch(p, text) for p in patterns)
+        and re.search(nonblank, text) is not None
+        and not any(f in text for f in slot.forbid)
+    )
+
+
 def _schema_pattern(body: tuple[Piece, ...]) -> str:
     parts = [re.escape(p) if isinstance(p, str) else (f"{p.chars}+" if p.chars else r"[\s\S]+") for p in body]
     return "^" + "".join(parts) + "$"
@@ -302,12 +350,12 @@ def family_of(variant: str) -> str:
 
 
 @cache
-def _by_grammar() -> dict[str, tuple[Piece, ...]]:
-    # json instance generation and quality enhancement share a grammar (same keys): and so their pieces.
-    return {layout_for(f, s).grammar(): layout_for(f, s).pieces() for f in FAMILIES for s in SETTINGS}
+def _by_grammar() -> dict[str, tuple[tuple[Piece, ...], str]]:
+    # json instance generation and quality enhancement share a grammar (same keys), and so their pieces.
+    return {layout_for(f, s).grammar(): (layout_for(f, s).pieces(), f) for f in FAMILIES for s in SETTINGS}
 
 
-def pieces_of_grammar(grammar: str) -> tuple[Piece, ...] | None:
-    """The pieces a grammar of ours was rendered from (the provider closes parts by them), or None for a
-    grammar we did not write (then the provider only masks)."""
+def pieces_of_grammar(grammar: str) -> tuple[tuple[Piece, ...], str] | None:
+    """(pieces, family) of the layout a grammar of ours was rendered from (the provider closes parts by
+    them), or None for a grammar we did not write (then the provider only masks)."""
     return _by_grammar().get(grammar)

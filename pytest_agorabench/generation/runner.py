@@ -41,6 +41,8 @@ class GenerationResult:
     input_tokens: int
     output_tokens: int
     fence_stripped: int = 0  # json variant: accepted outputs whose JSON came inside a code fence
+    force_closed: int = 0  # --agora-structured: accepted rows with a part closed at its token deadline
+    misfits: int = 0  # --agora-structured: attempts whose output broke the layout (the constraint ignored)
     log_file: str | None = None  # this call's inspect eval log; None when the journal had everything
 
 
@@ -84,6 +86,7 @@ def run_generation(
     model_args: dict[str, Any] | None = None,
     prompts: MetaPrompts | None = None,
     on_progress: Callable[[int, int, int], None] | None = None,
+    structured: bool = False,
 ) -> GenerationResult:
     """Generate ``instances`` rows for ``setting`` with ``model`` (alias, inspect model string or Model).
 
@@ -93,6 +96,8 @@ def run_generation(
     ``prompts``: the meta-prompt variant or prompt folder (default: the agorabench prompts).
     ``on_progress(done, requested, dropped)``: called with the journal's counts at the start and after every
     finished instance (accepted or dropped), for a progress display.
+    ``structured``: constrain the output to the prompts' layout through the model's backend
+    (generation/constraint.py), re-check every output against it and count the misfits.
     """
     prompts = prompts or MetaPrompts()
     prompts.check(setting)
@@ -109,7 +114,10 @@ def run_generation(
     todo = [i for i in range(n) if instance_id(i) not in done]
     on_row = _progress_counter(journal, n, on_progress) if on_progress is not None else None
     log_file = None
+    layout = prompts.layout(setting) if structured else None
     if todo:
+        from pytest_agorabench.generation.constraint import constrained_config
+
         ctx = GenerationContext(
             setting=setting,
             seeds=seeds,
@@ -122,6 +130,7 @@ def run_generation(
             leak_case_sensitive=leak_case_sensitive,
             prompts=prompts,
             on_row=on_row,
+            layout=layout,
         )
         from pytest_agorabench.generation._inspect_task import (
             run_eval,  # lazy: inspect is slow to import
@@ -144,7 +153,9 @@ def run_generation(
                 "resumed_with": n - len(todo),
                 "prompts": prompts.name,
                 "prompt_fingerprint": prompts.fingerprint(setting),
+                "structured": layout.key if layout else None,
             },
+            constraint=constrained_config(str(model), layout) if layout else None,
         )
         log_file = log.location
         missing = [instance_id(i) for i in todo if instance_id(i) not in journal.done_ids]
@@ -193,4 +204,6 @@ def collect(journal: Journal, n: int) -> GenerationResult:
         input_tokens=sum(int(r.get("input_tokens", 0)) for r in rows),
         output_tokens=sum(int(r.get("output_tokens", 0)) for r in rows),
         fence_stripped=sum(1 for r in accepted if r.get("fence_stripped")),
+        force_closed=sum(1 for r in accepted if r.get("force_closed")),
+        misfits=sum(int(r.get("misfits", 0)) for r in rows),
     )

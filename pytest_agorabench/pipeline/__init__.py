@@ -158,7 +158,7 @@ def _run_case(
         input_tokens=summary["input_tokens"],
         output_tokens=summary["output_tokens"],
         cost_usd=generator.cost(summary["input_tokens"], summary["output_tokens"]),
-        notices=_notices(setting, config, len(seeds.rows)),
+        notices=_notices(setting, config, len(seeds.rows)) + _structured_notices(summary),
         stage_seconds={k: round(v, 3) for k, v in clock.seconds.items()},
         cached_stages=sorted(set(clock.cached) - set(clock.waited)),
         shared_stages=sorted(set(clock.waited)),
@@ -170,6 +170,7 @@ def _run_case(
         judgments=evaluate.merge_judgments(judged_outcomes),
         prompts=summary.get("prompts", "agorabench"),
         fence_stripped=summary.get("fence_stripped"),
+        structured=summary.get("structured"),
         budget=summary.get("budget"),
         servers=servers.take_used(),
         repeats=repeated,
@@ -177,9 +178,22 @@ def _run_case(
     )
 
 
+def _structured_notices(summary: dict) -> list[str]:
+    """Rows the provider had to finish, and outputs a backend left outside the layout: said, not hidden."""
+    counts = summary.get("structured") or {}
+    out = []
+    if counts.get("force_closed"):
+        out.append(f"structured generation: {counts['force_closed']} of {summary['valid']} accepted rows had a "
+                   "part closed by the provider at its token deadline")
+    if counts.get("misfits"):
+        out.append(f"structured generation: {counts['misfits']} outputs did not fit the layout although "
+                   "constrained (the backend may have ignored the constraint)")
+    return out
+
+
 def _notices(setting: Setting, config: RunConfig, seed_rows: int) -> list[str]:
     from pytest_agorabench.generation.runner import cap_notice
 
     asked = config.instances if config.budget_usd is None else config.budget_cap
     notice = None if asked is None else cap_notice(setting, seed_rows, asked)
-    return [notice] if notice else []
+    return [n for n in (notice, config.structured_note) if n]

@@ -3,6 +3,7 @@ so a killed run resumes, sized by --instances or by --agora-budget (generation/b
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,10 @@ def generation_inputs(setting: Setting, seeds: Any, config: RunConfig) -> tuple[
         "seed": config.seed,
         "demo_mix": config.demo_mix,
     }
+    if config.structured:
+        # Only when on: a store filled before the option existed (all free text) keeps serving its rows.
+        grammar = prompts.layout(setting).grammar()
+        per_instance["structured"] = hashlib.sha256(grammar.encode()).hexdigest()
     if config.budget_usd is None:
         sizing: dict[str, Any] = {"instances": config.instances}
     else:
@@ -81,6 +86,7 @@ def generate(
                     concurrency=profile.generation_concurrency,
                     prompts=prompts,
                     on_progress=counts,
+                    structured=config.structured,
                 ))
 
             budget = None
@@ -99,6 +105,8 @@ def generate(
             "output_tokens": result.output_tokens,
             "prompts": prompts.name,
             "fence_stripped": result.fence_stripped if prompts.variant == "json" else None,
+            # --agora-structured: rows with a part the provider closed, outputs that broke the layout anyway.
+            "structured": {"force_closed": result.force_closed, "misfits": result.misfits} if config.structured else None,
             "budget": budget,
         }
         write_json_atomic(workdir / "summary.json", summary)

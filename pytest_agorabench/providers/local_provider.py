@@ -13,6 +13,10 @@ batch of 8 costs little more than one request.
 Sampling gives each request its own random stream (``_sampling.py``): a request with a seed gets the same
 answer whatever else shares its batch, so results never depend on how requests happened to be grouped.
 
+``extra_body={"structured_outputs": {"grammar": <Lark>}}`` (or ``json``/``regex``, as vllm takes them) constrains
+the output with llguidance's token mask, applied before the per-row sampler (``constrained.py``); the output's
+metadata says how many parts of one of our layouts the provider had to close (``agora_force_closed``).
+
 Prompts use the tokenizer's chat template. Without one, the documented fallback is one line per message,
 ``"<role>: <text>\\n"``, followed by ``"assistant:"``. Tools are not supported and are ignored.
 """
@@ -30,6 +34,7 @@ from typing import Any, Iterator
 from inspect_ai.model import ChatMessage, GenerateConfig, ModelAPI, ModelCall, ModelOutput, ModelUsage
 
 from ._batcher import Batcher
+from .constrained import FORCE_CLOSED_KEY, LayoutMask, PlanCache, constraint_of
 from ._sampling import RowSampler, fresh_seed
 from .local_models import resolve_local_model
 
@@ -53,6 +58,7 @@ class SamplingParams:
     repetition_penalty: float
     seed: int | None
     stop_seqs: tuple[str, ...]
+    constraint: tuple[str, str] | None = None  # structured_outputs as (kind, text): requests batch per grammar
 
     @property
     def batch_key(self) -> SamplingParams:
@@ -74,6 +80,7 @@ class SamplingParams:
             repetition_penalty=float(penalty) if penalty is not None else 1.0,
             seed=config.seed,
             stop_seqs=tuple(s for s in (config.stop_seqs or []) if s),
+            constraint=constraint_of(extra.get("structured_outputs")),
         )
 
 
@@ -83,6 +90,7 @@ class Completion:
     stop_reason: str  # "stop" | "max_tokens"
     input_tokens: int
     output_tokens: int
+    force_closed: int = 0  # parts of a layout closed by the provider (constrained requests only)
 
 
 def cut_at_stop(text: str, stop_seqs: tuple[str, ...] | list[str]) -> tuple[str, bool]:
@@ -128,6 +136,18 @@ class Engine:
         # The Rust tokenizer is mutated by padding=True; concurrent use from two threads raises "Already borrowed".
         self._tok_lock = threading.Lock()
         self._batcher = Batcher(self.run_batch)
+        self._plans = PlanCache()
+
+    # -- constrained decoding (constrained.py) ------------------------------------------------------
+    def ll_tokenizer(self) -> Any:
+        return self._plans.ll_tokenizer(self.tokenizer, self.model.get_output_embeddings().weight.shape[0])
+
+    def closing_plan(self, lark: str | None, max_new_tokens: int) -> Any:
+        return self._plans.plan(lark, max_new_tokens, self.count_tokens)
+
+    def encode(self, text: str) -> list[int]:
+        with self._tok_lock:
+            return self.tokenizer(text, add_special_tokens=False)["input_ids"]
 
     # -- prompts -----------------------------------------------------------------------------------
     def format_chat(self, messages: list[ChatMessage]) -> str:
@@ -160,6 +180,11 @@ class Engine:
             pad_token_id=self.pad_id,
         )
         processors = LogitsProcessorList()
+        layout_mask = None
+        if params.constraint is not None:
+            # Before the sampler: masked tokens get -inf, and each row still draws from its own stream.
+            layout_mask = LayoutMask(self, params.constraint, len(requests), 0, params.max_new_tokens)
+            processors.append(layout_mask)
         if params.do_sample:
             seeds = [seed for _, seed in requests]
             processors.append(RowSampler(seeds, params.temperature or 1.0, params.top_p, params.top_k, self.device))
@@ -168,6 +193,8 @@ class Engine:
                 enc = tok(prompts, return_tensors="pt", padding=True, add_special_tokens=not self.has_template)
             enc = {k: v.to(self.device) for k, v in enc.items()}
             prompt_len = enc["input_ids"].shape[1]
+            if layout_mask is not None:
+                layout_mask.prompt_len = prompt_len
             # Our own criterion: transformers' stop_strings support breaks on tokenizers that map its probe
             # text to <unk> (word-level vocabularies).
             stopping = StoppingCriteriaList([_StopStrings(self, params.stop_seqs, prompt_len)] if params.stop_seqs else [])
@@ -176,9 +203,10 @@ class Engine:
             )
             self.batch_sizes.append(len(prompts))
         input_counts = enc["attention_mask"].sum(dim=1).tolist()
+        forced = layout_mask.force_closed if layout_mask is not None else [0] * len(prompts)
         return [
-            self._completion(row[prompt_len:].tolist(), int(n_in), params)
-            for row, n_in in zip(out.cpu(), input_counts)
+            dataclasses.replace(self._completion(row[prompt_len:].tolist(), int(n_in), params), force_closed=n)
+            for row, n_in, n in zip(out.cpu(), input_counts, forced)
         ]
 
     def _completion(self, ids: list[int], input_tokens: int, params: SamplingParams) -> Completion:
@@ -305,6 +333,8 @@ class LocalModelAPI(ModelAPI):
             total_tokens=result.input_tokens + result.output_tokens,
         )
         output.time = elapsed
+        if params.constraint is not None:
+            output.metadata = {FORCE_CLOSED_KEY: result.force_closed}
         call = ModelCall.create(
             request={"model": str(self.engine.path), "prompt": prompt, "params": params.__dict__},
             response={"text": result.text, "stop_reason": result.stop_reason},

@@ -46,6 +46,7 @@ def _cli_cases(tmp: Path) -> dict[str, tuple[object, str]]:
         "seed_file": (str(tmp / "missing.jsonl"), "--agora-seed-file"),
         "benchmark_dir": (str(a_file), "--agora-benchmark-dir"),
         "intrinsic": ("no", "--agora-intrinsic"),
+        "structured": ("yes", "--agora-structured"),
         "prices_file": (str(tmp / "missing-prices.json"), "--agora-prices"),
         "budget_usd": (-1.0, "--agora-budget"),
         "gpus": ("banana", "--agora-gpus"),

@@ -68,7 +68,9 @@ def test_stage_keys_are_pinned(tmp_path, monkeypatch):
     monkeypatch.setenv("AGORABENCH_SMOKE_REWARD_STEPS", "4")
     store = KeyOnlyStore(tmp_path / "store")
     config = build_config(
-        {"generator": "agora-script/tests.e2e.scripted:arithmetic", "judge": "smollm2-135m"}, {}, tmp_path
+        # structured off: the pins also prove that the option leaves an off run's keys as they were.
+        {"generator": "agora-script/tests.e2e.scripted:arithmetic", "judge": "smollm2-135m", "structured": "off"},
+        {}, tmp_path,
     )
     clock = Clock()
     servers = Servers(store.servers_dir(), "test")
@@ -82,3 +84,23 @@ def test_stage_keys_are_pinned(tmp_path, monkeypatch):
         evaluate(store, "agora/" + base, benchmark, benchmark_items(benchmark, config), config, clock, "evaluation", servers)
     intrinsic(store, get_setting("math/response_generation"), rows, base, config, clock)
     assert store.asked == PINNED
+
+
+def test_structured_generation_is_in_the_generation_key_only_when_on(tmp_path):
+    from pytest_agorabench.config import build_config
+    from pytest_agorabench.pipeline import case_seeds
+    from pytest_agorabench.pipeline.generate import generation_inputs
+    from pytest_agorabench.settings import get_setting
+
+    setting = get_setting("math/response_generation")
+    inputs = {}
+    for value in ("on", "off", "json"):
+        cli = {"generator": "smollm2-135m", "structured": "off" if value == "off" else "on"}
+        if value == "json":
+            cli["prompts"] = "json"
+        config = build_config(cli, {}, tmp_path)
+        inputs[value] = generation_inputs(setting, case_seeds(setting, config), config)[0]
+    assert "structured" not in inputs["off"]
+    assert {k: v for k, v in inputs["on"].items() if k != "structured"} == inputs["off"]
+    # The grammar itself is keyed: another layout (the json family) is another key.
+    assert inputs["on"]["structured"] != inputs["json"]["structured"]

@@ -268,3 +268,23 @@ def test_argument_checks(tmp_path):
         run(IG, seeds(2), s, tmp_path)
     with pytest.raises(ValueError, match="max_attempts"):
         run(RG, seeds(2), s, tmp_path, max_attempts=0)
+
+
+def test_structured_runs_recheck_every_output_and_count_closed_parts(tmp_path):
+    from pytest_agorabench.providers.constrained import FORCE_CLOSED_KEY
+
+    def script(n, attempt):
+        if n == 1:  # parses, but outside the layout (no space before the stop string's place): a misfit
+            return output("I think so.\n[RESULT] 1 [/RESULT]\n\nNote: easy.")
+        out = output(f"Steps.\n[RESULT] {n} [/RESULT] ")
+        out.metadata = {FORCE_CLOSED_KEY: 1 if n == 2 else 0}
+        return out
+
+    result = run(RG, seeds(4), Script(script), tmp_path, structured=True)
+    assert len(result.rows) == 4
+    assert result.force_closed == 1 and result.misfits == 1
+    by_id = {r["id"]: r for r in result.rows}
+    assert by_id["gen-00002"]["force_closed"] == 1 and by_id["gen-00001"]["misfits"] == 1
+    # Off: nothing is re-checked (a provider only closes parts of a constrained request).
+    off = run(RG, seeds(4), Script(script), tmp_path / "off")
+    assert off.misfits == 0 and "misfits" not in off.rows[1]

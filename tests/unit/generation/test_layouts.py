@@ -77,6 +77,7 @@ def test_every_grammar_accepted_string_parses_to_its_fields_and_validates(layout
     for _ in range(25):
         text, expected = sample(layout, rng)
         assert accepts(tokenizers, grammar, text), text
+        assert layout.fits(text) and (layout.family == "json" or layout.fits(text.removesuffix("[END]")))
         parsed = layout.parse(text, seed_row)
         assert isinstance(parsed, Parsed), (text, parsed)
         assert parsed.response == expected["response"]
@@ -91,11 +92,13 @@ def test_the_grammar_refuses_markers_inside_a_field_and_a_missing_end(layout, to
     text, _ = sample(layout, random.Random(1))
     leaked = text.replace("x = 1", "x = 1 OUTPUT: 2", 1) if "x = 1" in text else None
     if leaked is not None and leaked != text:
-        assert not accepts(tokenizers, grammar, leaked)
-    assert not accepts(tokenizers, grammar, text[:-1])  # the closing literal is required
+        assert not accepts(tokenizers, grammar, leaked) and not layout.fits(leaked)
+    cut = text[:-1] if layout.family == "json" else text[:-len("\n[END]")] + "[END]"
+    assert not accepts(tokenizers, grammar, cut) and not layout.fits(cut)  # the closing literals are required
     first = layout.fields[0]
     if layout.family == "json" or (first.marker is not None and not first.in_prompt):
-        assert not accepts(tokenizers, grammar, "Sure! " + text)  # no preamble before the first marker
+        # no preamble before the first marker
+        assert not accepts(tokenizers, grammar, "Sure! " + text) and not layout.fits("Sure! " + text)
 
 
 def test_math_and_code_grammars_require_the_domain_shape(tokenizers):
@@ -110,7 +113,7 @@ def test_math_and_code_grammars_require_the_domain_shape(tokenizers):
 
 def test_grammar_to_pieces_lookup_is_exact():
     for layout in LAYOUTS:
-        assert pieces_of_grammar(layout.grammar()) == layout.pieces()
+        assert pieces_of_grammar(layout.grammar()) == (layout.pieces(), layout.family)
     assert pieces_of_grammar("start: /x/") is None
 
 

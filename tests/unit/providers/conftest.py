@@ -66,3 +66,31 @@ def tiny_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_dir_no_template(tmp_path_factory) -> Path:
     return build_tiny_checkpoint(tmp_path_factory.mktemp("tiny-llama-plain"), chat_template=None)
+
+
+def build_byte_level_checkpoint(path: Path) -> Path:
+    """A tiny random Llama with a byte-level BPE tokenizer: every text encodes, as llguidance needs."""
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    from tests.unit.generation.byte_tokenizer import byte_level_tokenizer
+
+    tok = byte_level_tokenizer()
+    tok.chat_template = CHAT_TEMPLATE
+    config = LlamaConfig(
+        vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
+        num_key_value_heads=2, max_position_embeddings=1024, eos_token_id=tok.eos_token_id,
+        pad_token_id=tok.pad_token_id, tie_word_embeddings=False,
+    )
+    torch.manual_seed(0)
+    model = LlamaForCausalLM(config)
+    model.generation_config.eos_token_id = tok.eos_token_id
+    model.generation_config.pad_token_id = tok.pad_token_id
+    model.save_pretrained(str(path))
+    tok.save_pretrained(str(path))
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_bytes_dir(tmp_path_factory) -> Path:
+    return build_byte_level_checkpoint(tmp_path_factory.mktemp("tiny-llama-bytes"))
