@@ -7,8 +7,14 @@ stop at [END]), judged by the stage's own attempt check (stop reason, parser, cl
 the valid share with its exact (Clopper-Pearson) 95 % interval, the drop reasons, and mean tokens in and out.
 Nothing is loosened or scripted: this is the rate the smoke profile's attempt budget works against.
 
-    python bench/smoke_valid_rate.py                         # SmolLM2-135M, 16 attempts per setting
+With ``--structured both`` (the default) every setting runs its prompts twice, free and constrained to the
+layout (``--agora-structured=on``: llguidance's mask, parts closed at their deadlines), the two batches
+alternating so that machine load hits both alike; it also prints the rows whose parts the provider closed
+and the per-token cost ratio constrained / unconstrained (wall seconds per generated token, same process).
+
+    python bench/smoke_valid_rate.py                         # SmolLM2-135M, 16 attempts per setting, both
     python bench/smoke_valid_rate.py --attempts 8 --settings math/response_generation --show 2
+    python bench/smoke_valid_rate.py --structured off        # the free-text rate only
 """
 
 from __future__ import annotations
@@ -29,6 +35,8 @@ def main() -> int:
     parser.add_argument("--temperature", type=float, default=1.0)
     parser.add_argument("--settings", help="comma-separated setting keys (default: all nine)")
     parser.add_argument("--show", type=int, default=0, help="print the first N raw outputs per setting")
+    parser.add_argument("--structured", choices=("both", "on", "off"), default="both",
+                        help="free text, constrained to the layout, or both alternating (default)")
     args = parser.parse_args()
 
     from inspect_ai.model import ChatMessageSystem, ChatMessageUser
@@ -47,9 +55,12 @@ def main() -> int:
     wanted = set(args.settings.split(",")) if args.settings else None
     # The generation stage's own sampling settings; only the temperature may be changed here.
     config = generation_config(args.max_tokens).model_copy(update={"temperature": args.temperature})
-    params = SamplingParams.from_config(config)
+    from pytest_agorabench.generation.constraint import constrained_config
+
+    modes = ("off", "on") if args.structured == "both" else (args.structured,)
     print(f"{args.model}, {args.variant} prompts, {args.attempts} attempts per setting, "
-          f"T={args.temperature}, top-p {TOP_P}, {args.max_tokens} tokens")
+          f"T={args.temperature}, top-p {TOP_P}, {args.max_tokens} tokens, structured {'/'.join(modes)}")
+    cost = {mode: [0.0, 0] for mode in modes}  # wall seconds, generated tokens
     for setting in SETTINGS:
         if wanted and setting.key not in wanted:
             continue
@@ -63,28 +74,49 @@ def main() -> int:
             engine.format_chat([ChatMessageSystem(content=prompts.system), ChatMessageUser(content=ctx.prompt_for(i)[0])])
             for i in index
         ]
-        start = time.perf_counter()
-        outputs = []
-        for b in range(0, len(texts), 16):
-            outputs += engine.run_batch([(t, 1000 + b + k) for k, t in enumerate(texts[b : b + 16])], params)
-        valid, reasons, tokens_in, tokens_out = 0, collections.Counter(), 0, 0
-        for i, out in zip(index, outputs):
-            accepted, reason = ctx.judge(i, Attempt(out.text, out.stop_reason, out.input_tokens, out.output_tokens))
-            tokens_in += out.input_tokens
-            tokens_out += out.output_tokens
-            if accepted is not None:
-                valid += 1
-            else:
-                reasons[reason_key(reason)] += 1
-        n = len(outputs)
-        ci = binomtest(valid, n).proportion_ci(0.95, method="exact")  # Clopper-Pearson
-        low, high = ci.low, ci.high
-        print(f"{setting.key:42s} valid {valid:2d}/{n} ({100 * valid / n:3.0f} %, 95 % CI {100 * low:.0f}-"
-              f"{100 * high:.0f} %)  in {tokens_in / n:4.0f} out {tokens_out / n:4.0f} tokens  "
-              f"{time.perf_counter() - start:5.0f} s  drops {dict(reasons.most_common())}", flush=True)
-        for out in outputs[: args.show]:
-            print("    |", repr(out.text[:300]))
+        layout = prompts.layout(setting)
+        mode_params = {
+            "off": SamplingParams.from_config(config),
+            "on": SamplingParams.from_config(config.model_copy(update=constrained_config(f"agora/{args.model}", layout))),
+        }
+        outputs = {mode: [] for mode in modes}
+        for b in range(0, len(texts), 16):  # the modes alternate batch by batch: load hits both alike
+            for mode in modes:
+                start = time.perf_counter()
+                batch = engine.run_batch([(t, 1000 + b + k) for k, t in enumerate(texts[b : b + 16])], mode_params[mode])
+                cost[mode][0] += time.perf_counter() - start
+                cost[mode][1] += sum(o.output_tokens for o in batch)
+                outputs[mode] += batch
+        for mode in modes:
+            _report(setting.key, mode, ctx, index, outputs[mode], layout, args.show, binomtest, Attempt, reason_key)
+    per_token = {mode: seconds / max(tokens, 1) for mode, (seconds, tokens) in cost.items()}
+    for mode, value in per_token.items():
+        print(f"structured {mode}: {1000 * value:.1f} ms per generated token ({cost[mode][1]} tokens)")
+    if len(modes) == 2:
+        print(f"per-token cost ratio constrained / unconstrained: {per_token['on'] / per_token['off']:.2f}x")
     return 0
+
+
+def _report(key, mode, ctx, index, outputs, layout, show, binomtest, Attempt, reason_key) -> None:
+    valid, reasons, tokens_in, tokens_out, closed, misfits = 0, collections.Counter(), 0, 0, 0, 0
+    for i, out in zip(index, outputs):
+        accepted, reason = ctx.judge(i, Attempt(out.text, out.stop_reason, out.input_tokens, out.output_tokens))
+        tokens_in += out.input_tokens
+        tokens_out += out.output_tokens
+        closed += out.force_closed > 0
+        misfits += mode == "on" and out.stop_reason == "stop" and not layout.fits(out.text)
+        if accepted is not None:
+            valid += 1
+        else:
+            reasons[reason_key(reason)] += 1
+    n = len(outputs)
+    ci = binomtest(valid, n).proportion_ci(0.95, method="exact")  # Clopper-Pearson
+    extra = f"  parts closed in {closed} rows, misfits {misfits}" if mode == "on" else ""
+    print(f"{key:42s} {mode:3s} valid {valid:2d}/{n} ({100 * valid / n:3.0f} %, 95 % CI {100 * ci.low:.0f}-"
+          f"{100 * ci.high:.0f} %)  in {tokens_in / n:4.0f} out {tokens_out / n:4.0f} tokens{extra}  "
+          f"drops {dict(reasons.most_common())}", flush=True)
+    for out in outputs[:show]:
+        print("    |", repr(out.text[:300]))
 
 
 if __name__ == "__main__":

@@ -137,7 +137,10 @@ class GenerationContext:
             totals["input_tokens"] += last.input_tokens
             totals["output_tokens"] += last.output_tokens
             estimated = estimated or last.usage_estimated
-            if self.layout is not None and not last.error and not self.layout.fits(last.text):
+            # A cut-off output is a "truncated" drop already; only a finished one that breaks the layout
+            # shows a backend that ignored the constraint.
+            finished = last.stop_reason in NATURAL_STOPS
+            if self.layout is not None and finished and not last.error and not self.layout.fits(last.text):
                 misfits += 1
             accepted, reason = self.judge(index, last)
             if accepted is not None:

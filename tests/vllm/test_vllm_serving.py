@@ -134,3 +134,34 @@ def test_a_server_left_by_a_killed_session_is_not_reused(tmp_path, smollm2):
     finally:
         servers.close()
     assert not fresh.server.process.alive()
+
+
+def test_structured_outputs_reach_vllm_and_are_applied(tmp_path, smollm2):
+    """--agora-structured through vllm: the grammar goes as ``structured_outputs`` and vllm applies it (a
+    backend that ignored the field would answer the chatty prompt with chat, as it does unconstrained)."""
+    import asyncio
+
+    from inspect_ai.model import ChatMessageUser, GenerateConfig
+
+    from pytest_agorabench.generation.constraint import constrained_config
+    from pytest_agorabench.generation.layouts import layout_for
+
+    layout = layout_for("json", get_setting("math/response_generation"))
+    messages = [ChatMessageUser(content="Hello! Tell me about your day in two sentences.")]
+    base = GenerateConfig(temperature=0, max_tokens=96, stop_seqs=["[END]"])
+    servers = Servers(tmp_path / "servers", "t", log_dir=tmp_path / "logs")
+    try:
+        model = servers.endpoint(f"vllm/{smollm2}", GENERATOR).inspect_model()
+
+        def ask(update: dict) -> str:
+            return asyncio.run(model.generate(messages, config=base.model_copy(update=update))).completion
+
+        free = ask({})
+        constrained = ask(constrained_config(f"vllm/{smollm2}", layout))
+        choice = ask({"extra_body": {"structured_outputs": {"regex": "(yes|no)"}}})
+    finally:
+        servers.close()
+    assert choice in ("yes", "no"), choice
+    head = layout.pieces()[0]  # '{"response": "': the layout's first literal, which chat never starts with
+    assert constrained.startswith(head) and not free.startswith(head), (constrained, free)
+    assert layout.fits(constrained) or len(constrained) > 40  # complete, or cut by max_tokens mid-layout
