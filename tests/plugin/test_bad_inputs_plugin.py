@@ -40,6 +40,9 @@ def test_a_bad_environment_variable_stops_pytest_at_start_up(inner, monkeypatch,
         (["--student=./no-such-model"], "--student: the model folder"),
         (["--reference=~/no-such-model-here"], "--reference: the model folder"),
         (["--agora-json=off"], "--agora-json=off: the JSON report cannot be turned off"),
+        (["--agora-structured=on", "--generator=gpt-4o"],
+         "--agora-structured=on: the openai backend of openai/gpt-4o-2024-08-06 takes a JSON schema only"),
+        (["--agora-structured=on", "--generator=mockllm/model"], "--agora-structured=on: the mockllm backend"),
     ],
 )
 def test_a_bad_option_stops_pytest_at_start_up(inner, args, text):
