@@ -134,3 +134,19 @@ def test_json_schema_has_the_parser_keys_and_admits_what_the_grammar_writes(layo
 def test_text_family_has_no_schema():
     with pytest.raises(ValueError, match="json family"):
         LAYOUTS[0].json_schema()
+
+
+def test_the_layout_parsers_read_a_table_as_the_parsers_before_them_did():
+    """parse_table.jsonl: outputs dense in markers, fences and JSON, with what the hand-written parsers of
+    commit 3c0f991 returned (fields, or the drop reason's key). The layouts' parsers must agree on every row."""
+    from pathlib import Path
+
+    from pytest_agorabench.generation.parse import parse_json_output, parse_output
+
+    rows = [json.loads(line) for line in (Path(__file__).parent / "data" / "parse_table.jsonl").read_text().splitlines()]
+    assert len(rows) == 300
+    for row in rows:
+        parse = parse_output if row["family"] == "text" else parse_json_output
+        got = parse(Method(row["method"]), row["text"], {"instruction": "Seed?"})
+        got = got.split(":")[0] if isinstance(got, str) else [got.instruction, got.response, got.fence_stripped]
+        assert got == row["expected"], row
