@@ -25,6 +25,7 @@ from inspect_ai.model import (
 )
 from inspect_ai.solver import Generate, Solver, TaskState, solver
 
+from pytest_agorabench.errors import AgoraBenchError
 from pytest_agorabench.generation.instance import Attempt, GenerationContext, instance_id
 from pytest_agorabench.providers.constrained import FORCE_CLOSED_KEY
 from pytest_agorabench.generation.prompts.base import END_MARKER
@@ -78,6 +79,10 @@ def _solver(ctx: GenerationContext, config: GenerateConfig) -> Solver:
                 try:
                     output = await model.generate(messages, config=config)
                 except Exception as exc:  # noqa: BLE001 - any provider failure is one failed attempt...
+                    if isinstance(exc, AgoraBenchError):
+                        # ...except a request the provider cannot serve (a constraint it cannot apply): every
+                        # attempt would fail alike, so the stage stops with the provider's sentence.
+                        raise
                     if unreachable(exc):
                         # ...except an endpoint that cannot be reached (a server that died): that is no
                         # answer from the generator, so the instance stays unjournaled and a rerun resumes it.

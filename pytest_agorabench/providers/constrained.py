@@ -198,12 +198,18 @@ class PlanCache:
         self._ll: Any = None
         self._plans: dict[tuple[str, int], ClosingPlan | None] = {}
 
-    def ll_tokenizer(self, hf_tokenizer: Any, vocab: int) -> Any:
+    def ll_tokenizer(self, hf_tokenizer: Any, vocab: int, where: Any) -> Any:
         with self._lock:
             if self._ll is None:
                 import llguidance.hf
 
-                self._ll = llguidance.hf.from_tokenizer(hf_tokenizer, n_vocab=vocab)
+                try:
+                    self._ll = llguidance.hf.from_tokenizer(hf_tokenizer, n_vocab=vocab)
+                except ValueError as exc:  # a slow tokenizer, or one whose bytes llguidance cannot recover
+                    raise ConstraintError(
+                        f"agora provider: the tokenizer of {where} cannot be used for structured outputs ({exc}); "
+                        "use a model with a byte-level (fast) tokenizer or --agora-structured=off"
+                    ) from None
             return self._ll
 
     def plan(self, lark: str | None, max_new_tokens: int, count_tokens: Any) -> ClosingPlan | None:

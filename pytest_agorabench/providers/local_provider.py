@@ -140,7 +140,7 @@ class Engine:
 
     # -- constrained decoding (constrained.py) ------------------------------------------------------
     def ll_tokenizer(self) -> Any:
-        return self._plans.ll_tokenizer(self.tokenizer, self.model.get_output_embeddings().weight.shape[0])
+        return self._plans.ll_tokenizer(self.tokenizer, self.model.get_output_embeddings().weight.shape[0], self.path)
 
     def closing_plan(self, lark: str | None, max_new_tokens: int) -> Any:
         return self._plans.plan(lark, max_new_tokens, self.count_tokens)

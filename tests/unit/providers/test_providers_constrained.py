@@ -109,3 +109,22 @@ def test_the_generation_stage_constrains_our_provider_end_to_end(tiny_bytes_dir,
     # A random model: every constrained row is valid (its parts closed for it, and counted); free text is not.
     assert len(on.rows) == 3 and on.misfits == 0 and on.force_closed >= 1
     assert len(off.rows) == 0
+
+
+def test_a_tokenizer_llguidance_cannot_read_is_a_clear_error(tiny_dir):
+    engine = get_engine(str(tiny_dir), "cpu")  # a word-level vocabulary: no bytes to build a mask from
+    with pytest.raises(ConstraintError, match="cannot be used for structured outputs.*--agora-structured=off"):
+        engine.run_batch(prompts(engine, 1), params({"regex": "(cat|dog)+"}))
+
+
+def test_a_constraint_the_provider_cannot_apply_stops_the_stage_with_its_sentence(tiny_dir, tmp_path):
+    from pytest_agorabench.files import Journal
+    from pytest_agorabench.generation import GenerationIncomplete, run_generation
+    from pytest_agorabench.settings import get_setting
+
+    seeds = [{"id": "s0", "instruction": "Problem 0?", "response": "old"}]
+    with pytest.raises(GenerationIncomplete, match="cannot be used for structured outputs"):
+        run_generation(get_setting("math/response_generation"), seeds, model=f"agora/{tiny_dir}", instances=1,
+                       max_tokens=20, max_attempts=2, seed=0, demo_mix="intended", journal=Journal(tmp_path / "j.jsonl"),
+                       log_dir=tmp_path / "logs", concurrency=1, structured=True)
+    assert not Journal(tmp_path / "j.jsonl").rows  # no attempt was journaled as a drop
