@@ -14,7 +14,7 @@ from typing import Any
 from pytest_agorabench.generation.layouts import Parsed, ParseResult, layout_for
 from pytest_agorabench.settings import SETTINGS, Domain, Method
 
-__all__ = ["Parsed", "ParseResult", "parse_enhancement", "parse_instance", "parse_json_output", "parse_output",
+__all__ = ["ParseResult", "Parsed", "parse_enhancement", "parse_instance", "parse_json_output", "parse_output",
            "parse_response"]
 
 

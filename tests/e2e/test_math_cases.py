@@ -33,6 +33,8 @@ def test_three_math_cases_run_end_to_end(math_run):
         assert case["smoke"] is True
         assert case["input_tokens"] > 0 and case["output_tokens"] > 0
         assert case["training"]["rows"] == case["train_rows"]
+        # smoke turns structured generation on; a script is re-checked against the layout, and counted
+        assert set(case["structured"]) == {"force_closed", "misfits"} and case["structured"]["force_closed"] == 0
         metrics = case["intrinsic"]["metrics"]
         for name in ("instruction_diversity_cdist", "response_diversity_cdist", "response_perplexity",
                      "instruction_difficulty_scriptedpygrader_judge", "response_quality_scriptedpygrader_judge",
@@ -51,6 +53,7 @@ def test_three_math_cases_run_end_to_end(math_run):
         for key in ("pgr", "pgr_low", "pgr_high", "gsm8k_student", "math_base", "instances_valid", "cost_usd",
                     "intrinsic_response_perplexity"):
             assert key in p, (case_id, key)
+        assert p["structured"] == "on" and "structured_misfits" in p
 
 
 def test_a_rerun_is_served_from_the_store_with_identical_figures(math_run, tmp_path):

@@ -8,7 +8,10 @@ from pathlib import Path
 import pytest
 
 from pytest_agorabench.config import ConfigError, build_config
-from pytest_agorabench.generation.constraint import constrained_config, structured_problem
+from pytest_agorabench.generation.constraint import (
+    constrained_config,
+    structured_problem,
+)
 from pytest_agorabench.generation.layouts import layout_for
 from pytest_agorabench.report.html_page import render_html
 from pytest_agorabench.report.json_report import build_report
@@ -23,7 +26,7 @@ def cfg(**cli):
 
 @pytest.mark.parametrize(("profile", "on"), [("smoke", True), ("paper", False), ("quick", False)])
 def test_profile_defaults(profile, on):
-    config = cfg(**{"profile": profile, "generator": "agora/smollm2-135m"})
+    config = cfg(profile=profile, generator="agora/smollm2-135m")
     assert config.structured is on and config.structured_note is None
 
 
