@@ -103,8 +103,8 @@ PROFILES: dict[str, Profile] = {
         generator=SMOLLM2,
         student=TINY_STUDENT,
         reference="gold",
-        # SmolLM2-135M could not separate S_ref from S_0 on the smoke world (bench/smoke_world_gap.py): the
-        # judged benchmarks are checked against the world's right replies, the rubrics graded by SmolLM2.
+        # The smoke world's replies are checkable, so its judged benchmarks are checked against the right
+        # replies (a judge that cannot tell S_ref from S_0 leaves PGR undefined); rubrics graded by SmolLM2.
         judge=SMOKE_JUDGE,
         rubric_judge=SMOLLM2,
         instances=4,
