@@ -8,7 +8,7 @@ methods of a domain share their seed rows (checked here), so one reference per d
 settings. Prints the figures and the stage times; it asserts nothing (the test tier does).
 
     python bench/smoke_world_gap.py                                   # all three domains, the smoke judge
-    python bench/smoke_world_gap.py --domains instruction_following --judge smollm2-135m
+    python bench/smoke_world_gap.py --domains instruction_following --judge smollm2-135m --items 8
     python bench/smoke_world_gap.py --epochs 12                       # the smoke recipe with fewer epochs
 """
 
@@ -39,6 +39,7 @@ def main() -> int:
     parser.add_argument("--judge", default=None, help="judge model for the judged benchmarks (default: the profile's)")
     parser.add_argument("--epochs", type=int, default=None, help="override the smoke recipe's epochs")
     parser.add_argument("--lr", type=float, default=None, help="override the smoke recipe's learning rate")
+    parser.add_argument("--items", type=int, default=None, help="items per benchmark (a fixed subsample)")
     parser.add_argument("--store", default=None, help="store folder (default: a fresh temporary one)")
     args = parser.parse_args()
 
@@ -58,6 +59,8 @@ def main() -> int:
     if args.judge:
         cli["judge"] = args.judge
     config = build_config(cli, {}, Path.cwd())
+    if args.items:  # the profile's own item cap, as the pipeline applies it
+        config = dataclasses.replace(config, profile=dataclasses.replace(config.profile, benchmark_limit=args.items))
     print(f"recipe smoke: {recipes.RECIPES['smoke'].epochs} epochs, lr {recipes.RECIPES['smoke'].learning_rate}; "
           f"judge {config.judge}; store {store}")
     worst = None
