@@ -103,8 +103,9 @@ PROFILES: dict[str, Profile] = {
         generator=SMOLLM2,
         student=TINY_STUDENT,
         reference="gold",
-        # The smoke world's replies are checkable, so its judged benchmarks are checked against the right
-        # replies (a judge that cannot tell S_ref from S_0 leaves PGR undefined); rubrics graded by SmolLM2.
+        # SmolLM2-135M as pairwise judge could not tell S_ref from S_0 on the smoke world (gaps 0.8 and 0.0
+        # points on 8 items, where the smoke judge gives 37.4 and 45.0: bench/smoke_world_gap.py --items 8),
+        # so the judged benchmarks are checked against the world's right replies; rubrics graded by SmolLM2.
         judge=SMOKE_JUDGE,
         rubric_judge=SMOLLM2,
         instances=4,
