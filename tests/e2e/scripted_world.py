@@ -3,7 +3,7 @@
 They read our meta-prompts the way a model would (which method is asked for, which task is given, which
 domain the demonstrations are from) and write data in the world's layouts: ``world`` answers every task
 right, ``world_corrupted`` writes the same layouts with every answer wrong (sums off by seven, functions off
-by one, the instruction-following weak baseline's replies). The smoke world's rules say what right is.
+by one, instruction-following replies with every number ten too high). The smoke world's rules say what right is.
 """
 
 from __future__ import annotations
@@ -40,8 +40,10 @@ def _answer(task: str, wrong: bool) -> str | None:
     if found:
         name, a, b = (found.group(1), found.group(2), found.group(3)) if found.group(1) else (
             "reverse", found.group(4), found.group(5))
-        family = _family(name)
-        return (family.weak_answer if wrong else family.answer)(int(a), int(b))
+        reply = _family(name).answer(int(a), int(b))
+        # Every number ten too high: a student that learns this layout never says a right single digit by
+        # mixing up the families (swapping in the other input number could, and did: PGR 26 at 6 epochs).
+        return re.sub(r"\d", lambda d: str(int(d.group()) + 10), reply) if wrong else reply
     found = _SUM.search(task)
     if found:
         a, b = int(found.group(1)), int(found.group(2))
