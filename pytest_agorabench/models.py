@@ -16,6 +16,8 @@ LOCAL_API = "agora"
 SCRIPT_API = "agora-script"
 SMOLLM2 = "smollm2-135m"
 TINY_STUDENT = "tiny"
+# The smoke profile's pairwise judge: checks answers against the smoke world's rules (evaluation/smoke_judge.py).
+SMOKE_JUDGE = "smoke-judge"
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,8 @@ ALIASES: dict[str, ModelSpec] = {
     ),
     # Offline local model, served in-process by our provider. Free to run: price 0.
     SMOLLM2: ModelSpec(SMOLLM2, f"{LOCAL_API}/{SMOLLM2}", 0.0, 0.0),
+    # Not a language model: a rule that checks smoke-world answers, served like any judge. Free.
+    SMOKE_JUDGE: ModelSpec(SMOKE_JUDGE, f"{SCRIPT_API}/pytest_agorabench.evaluation.smoke_judge:judge", 0.0, 0.0),
 }
 
 

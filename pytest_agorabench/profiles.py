@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pytest_agorabench.models import SMOLLM2, TINY_STUDENT
+from pytest_agorabench.models import SMOKE_JUDGE, SMOLLM2, TINY_STUDENT
 
 
 @dataclass(frozen=True)
@@ -19,7 +19,7 @@ class Profile:
     generator: str | None  # None: the user must name one
     student: str
     reference: str  # a model, or "gold" (the student trained on the seed data's own responses)
-    judge: str | None
+    judge: str | None  # the pairwise judge of the judged benchmarks, and of the rubric metrics unless:
     instances: int
     data_source: str  # "fixture": our offline items; "hub": the paper's datasets
     seed_limit: int | None  # cap on seed rows read (None: all)
@@ -36,6 +36,12 @@ class Profile:
     # --agora-structured's default: constrain the generator's output to the layout (generation/layouts.py).
     # Off where the paper's protocol (free text) is the point; on in smoke, where a 135M generator needs it.
     structured: bool = False
+    # With data_source "fixture": the folder of our offline data whose seeds/ and benchmarks/ are read
+    # (None: fixtures/seeds and fixtures/benchmarks themselves).
+    world: str | None = None
+    # The judge of the intrinsic rubric metrics when the profile's own judge cannot grade rubrics (smoke's
+    # judge checks pairs of answers only). A --judge given by the user serves both.
+    rubric_judge: str | None = None
     # Per-domain overrides of eval_max_tokens, as (domain, tokens) pairs: a function needs more than a number.
     eval_max_tokens_by_domain: tuple[tuple[str, int], ...] = ()
     # The pairwise judge of the instruction-following benchmarks (evaluation/judge_runner.py).
@@ -96,11 +102,15 @@ PROFILES: dict[str, Profile] = {
     ),
     "smoke": Profile(
         name="smoke",
-        description="CPU, offline: SmolLM2-135M generator, tiny student, our fixture seeds and items. Minutes.",
+        description="CPU, offline: SmolLM2-135M generator, tiny student, the smoke world's seeds and items. Minutes.",
         generator=SMOLLM2,
         student=TINY_STUDENT,
         reference="gold",
-        judge=SMOLLM2,
+        # SmolLM2-135M as pairwise judge could not tell S_ref from S_0 on the smoke world (gaps 0.8 and 0.0
+        # points on 8 items, where the smoke judge gives 37.4 and 45.0: bench/smoke_world_gap.py --items 8),
+        # so the judged benchmarks are checked against the world's right replies; rubrics graded by SmolLM2.
+        judge=SMOKE_JUDGE,
+        rubric_judge=SMOLLM2,
         instances=4,
         data_source="fixture",
         seed_limit=None,
@@ -115,6 +125,8 @@ PROFILES: dict[str, Profile] = {
         serving="agora",
         is_smoke=True,
         structured=True,
+        # A world the tiny student learns in seconds, so S_ref - S_0 is wide on every benchmark (issue 20).
+        world="smoke_world",
         eval_max_tokens_by_domain=(("code", 128),),
         # SmolLM2 as judge: a verdict needs a few tokens, and CPU prefill of ~250-token prompts is the cost.
         judge_max_tokens=8,

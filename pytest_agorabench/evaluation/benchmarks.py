@@ -120,18 +120,20 @@ register_benchmark(
 )
 
 
-def fixtures_dir() -> Path:
-    """Our own benchmark items (offline_data.py knows where our data lives)."""
-    return fixture_path("benchmarks")
+def fixtures_dir(world: str | None = None) -> Path:
+    """Our own benchmark items (offline_data.py knows where our data lives); ``world``: a folder of our
+    offline data with its own ``benchmarks/`` (the smoke profile's ``smoke_world``)."""
+    return fixture_path(*([world] if world else []), "benchmarks")
 
 
 def load_items(
-    name: str, source: str = "fixture", path: Path | None = None, limit: int | None = None
+    name: str, source: str = "fixture", path: Path | None = None, limit: int | None = None, world: str | None = None
 ) -> list[dict[str, str]]:
     """Items of benchmark ``name``.
 
     ``path`` (a .jsonl/.json/.parquet file, or a folder holding ``<name>.jsonl``/``<name>.parquet``) wins over
-    ``source``; otherwise ``source`` is "fixture" (our offline items) or "hub" (``datasets.load_dataset``).
+    ``source``; otherwise ``source`` is "fixture" (our offline items, of ``world`` when given) or "hub"
+    (``datasets.load_dataset``).
     ``limit`` keeps a subsample of that many items drawn with ``random.Random(42)``, in their original order,
     so the same limit gives the same items everywhere; ids are assigned before subsampling.
     """
@@ -144,7 +146,7 @@ def load_items(
         rows = reader(file) if reader else _read_rows(file)
         items = _convert(spec, rows, lambda i, row: _row_id(spec, file.stem, i, row), str(file))
     elif source == "fixture":
-        file = fixtures_dir() / name if reader else fixtures_dir() / f"{name}.jsonl"
+        file = fixtures_dir(world) / name if reader else fixtures_dir(world) / f"{name}.jsonl"
         rows = reader(file) if reader else _read_rows(file)
         items = _convert(spec, rows, lambda i, row: _row_id(spec, "fixture", i, row), str(file))
     elif source == "hub" and name in _HUB_ROWS:

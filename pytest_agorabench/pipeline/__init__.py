@@ -41,6 +41,7 @@ def case_seeds(setting: Setting, config: RunConfig) -> SeedSet:
         data_source=config.profile.data_source,
         limit=config.profile.seed_limit,
         seed=config.seed,
+        world=config.profile.world,
     )
 
 

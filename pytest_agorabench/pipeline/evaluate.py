@@ -66,7 +66,8 @@ def benchmark_items(name: str, config: RunConfig) -> list[dict]:
 
     if config.benchmark_dir is not None:
         return load_items(name, path=config.benchmark_dir, limit=config.profile.benchmark_limit)
-    return load_items(name, source=config.profile.data_source, limit=config.profile.benchmark_limit)
+    return load_items(name, source=config.profile.data_source, limit=config.profile.benchmark_limit,
+                      world=config.profile.world)
 
 
 def is_judged(benchmark: str) -> bool:

@@ -41,9 +41,12 @@ def intrinsic_config(
             log_dir=log_dir,
         )
     judges = {}
-    if config.judge:
-        label = "".join(ch for ch in config.judge.split("/")[-1].lower() if ch.isalnum()) or "judge"
-        judges[label] = resolve_model(config.judge).inspect_model
+    rubric_judge = config.judge
+    if profile.rubric_judge and config.judge == profile.judge:
+        rubric_judge = profile.rubric_judge  # the profile's pairwise judge cannot grade rubrics
+    if rubric_judge:
+        label = "".join(ch for ch in rubric_judge.split("/")[-1].lower() if ch.isalnum()) or "judge"
+        judges[label] = resolve_model(rubric_judge).inspect_model
     return IntrinsicConfig(
         perplexity_model=student_base,
         reward_model=reward_model,

@@ -2,7 +2,7 @@
 
 ``load_seeds(setting, seed_file=..., data_source=..., limit=..., seed=...)`` picks the source, in this order:
 1. ``seed_file`` (``--agora-seed-file``): a local .json/.jsonl/.parquet file or folder (local_files.py);
-2. ``data_source == "fixture"``: our offline rows, ``fixtures/seeds/<domain>/<method>.jsonl``;
+2. ``data_source == "fixture"``: our offline rows, ``fixtures/[<world>/]seeds/<domain>/<method>.jsonl``;
 3. ``data_source == "hub"``: the hub datasets of ``setting.hub_sources``, through their converters (hub.py,
    hub_formats.py).
 Then exact duplicate (instruction, response) pairs are removed and counted, and ``limit`` keeps a subsample
@@ -62,6 +62,7 @@ def load_seeds(
     data_source: str = "fixture",
     limit: int | None = None,
     seed: int = 42,
+    world: str | None = None,
 ) -> SeedSet:
     drops: Counter = Counter()
     if seed_file is not None:
@@ -70,8 +71,8 @@ def load_seeds(
         merge_drops(drops, file_drops)
         source = f"local file {path}"
     elif data_source == "fixture":
-        rows = load_fixture(setting)
-        source = f"fixture {fixture_path(setting)}"
+        rows = load_fixture(setting, world)
+        source = f"fixture {fixture_path(setting, world)}"
     elif data_source == "hub":
         from pytest_agorabench.seeds.hub import describe, load_hub
 

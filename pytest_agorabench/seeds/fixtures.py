@@ -16,12 +16,14 @@ from pytest_agorabench.settings import Setting
 SEED_FIELDS = ("id", "instruction", "response", "source")
 
 
-def fixture_path(setting: Setting) -> Path:
-    return offline_path("seeds", setting.domain.value, f"{setting.method.value}.jsonl")
+def fixture_path(setting: Setting, world: str | None = None) -> Path:
+    """``world``: a folder of our offline data holding its own ``seeds/`` (the smoke profile's
+    ``smoke_world``); None reads ``fixtures/seeds/``."""
+    return offline_path(*([world] if world else []), "seeds", setting.domain.value, f"{setting.method.value}.jsonl")
 
 
-def load_fixture(setting: Setting) -> list[dict]:
-    return read_fixture_file(fixture_path(setting))
+def load_fixture(setting: Setting, world: str | None = None) -> list[dict]:
+    return read_fixture_file(fixture_path(setting, world))
 
 
 def read_fixture_file(path: Path) -> list[dict]:

@@ -135,7 +135,8 @@ def test_three_code_cases_on_the_smoke_profiles_own_fixtures(pytester, tmp_path)
     result = _run(pytester, store, f"--agora-json={report}", f"--junitxml={junit}")
     result.assert_outcomes(passed=3)
     cases = _check_report(report, junit, None)
+    world = REPO / "fixtures" / "smoke_world" / "benchmarks"  # what the smoke profile reads
     assert {b["items"] for c in cases.values() for b in c["benchmarks"]} == {
-        sum(1 for _ in (FIXTURES / "mbpp.jsonl").open()),
-        sum(1 for _ in (FIXTURES / "humaneval.jsonl").open()),
+        sum(1 for _ in (world / "mbpp.jsonl").open()),
+        sum(1 for _ in (world / "humaneval.jsonl").open()),
     }

@@ -36,7 +36,9 @@ SCRIPT = textwrap.dedent(
         solution = "Worked out.\\n[RESULT] 1 [/RESULT]"
         if '"response"' in prompt:  # the json variant: every other answer wrapped in a fence
             body = json.dumps({"response": solution})
-            return "```json\\n" + body + "\\n```" if len(prompt) % 2 else body
+            # Alternate calls (counted in the log), not the prompt's length, which depends on the seed data.
+            calls = len(open(os.environ["AGORA_TEST_CALLS"]).read().splitlines())
+            return "```json\\n" + body + "\\n```" if calls % 2 else body
         return solution
     '''
 )

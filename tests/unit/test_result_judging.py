@@ -61,10 +61,10 @@ def test_junit_properties_show_usable_and_failed_judgments():
     assert "judgments" not in dict(case().junit_properties())  # nothing judged: no judge properties
 
 
-def test_smoke_judges_with_smollm2_in_process(tmp_path: Path):
+def test_smoke_judges_with_the_smoke_judge_in_process(tmp_path: Path):
     config = build_config({}, {}, tmp_path)
     settings = judge_settings(config)
-    assert settings.model == "agora/smollm2-135m"
+    assert settings.model == "agora-script/pytest_agorabench.evaluation.smoke_judge:judge"
     assert settings.max_tokens == PROFILES["smoke"].judge_max_tokens <= 16
     assert settings.backoff_s == 0 and settings.attempt_timeout_s is None
     paper = PROFILES["paper"]

@@ -159,7 +159,7 @@ def test_missing_paths_and_bad_sources(tmp_path):
 
 
 def test_missing_fixture_file(monkeypatch, tmp_path):
-    monkeypatch.setattr(benchmarks, "fixtures_dir", lambda: tmp_path)
+    monkeypatch.setattr(benchmarks, "fixtures_dir", lambda world=None: tmp_path)
     with pytest.raises(BenchmarkError, match="does not exist"):
         load_items("gsm8k")
 

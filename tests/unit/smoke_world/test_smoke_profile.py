@@ -1,0 +1,45 @@
+"""The smoke profile reads the smoke world and judges it with the smoke judge; the rubric metrics keep an
+LLM judge, and a judge the user names serves both roles. Paper and quick keep their LLM judges and the hub."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pytest_agorabench.config import build_config
+from pytest_agorabench.models import SMOKE_JUDGE, SMOLLM2, resolve_model
+from pytest_agorabench.pipeline import case_seeds
+from pytest_agorabench.pipeline.evaluate import benchmark_items
+from pytest_agorabench.pipeline.intrinsic import intrinsic_config
+from pytest_agorabench.profiles import PROFILES
+from pytest_agorabench.settings import get_setting
+
+
+def cfg(**cli):
+    return build_config(cli, {}, Path("/tmp"))
+
+
+def test_smoke_reads_the_smoke_world():
+    config = cfg()
+    assert "smoke_world" in case_seeds(get_setting("code/response_generation"), config).source
+    questions = [i["question"] for i in benchmark_items("gsm8k", config)]
+    assert questions and all(q.startswith("What is ") for q in questions)
+    assert any("Reply with the larger of" in i["question"] for i in benchmark_items("arena_hard", config))
+
+
+def test_smoke_judges_with_the_smoke_judge_and_grades_rubrics_with_smollm2():
+    config = cfg()
+    assert config.judge == SMOKE_JUDGE
+    judges = intrinsic_config(config, "student", "/tmp/logs").judges
+    assert list(judges.values()) == [resolve_model(SMOLLM2).inspect_model]
+
+
+def test_a_judge_the_user_names_judges_everything():
+    config = cfg(judge="agora-script/tests/e2e/scripted.py:grader")
+    judges = intrinsic_config(config, "student", "/tmp/logs").judges
+    assert list(judges.values()) == ["agora-script/tests/e2e/scripted.py:grader"]
+
+
+def test_paper_and_quick_keep_their_llm_judges_and_the_hub():
+    for name in ("paper", "quick"):
+        profile = PROFILES[name]
+        assert profile.judge.startswith("openai/") and profile.world is None and profile.data_source == "hub"
