@@ -72,11 +72,14 @@ def compare(
                             + "; ".join(refused))
     common = _common_items(run, baseline)
     missing = sorted(name for name, ids in common.items() if not ids)
-    if missing:
-        return _missing_items(run, baseline, baseline_name, margin, tests, missing)
-    mine, theirs = _items(run, common), _items(baseline, common)
-    delta = stats.paired_delta(mine, theirs, margin=margin or 0.0, resamples=resamples, seed=seed)
-    per_benchmark = {name: stats.item_test(a, b) for name, a, b in zip(sorted(run["item_scores"]), mine, theirs)}
+    # Judged benchmarks keep run-dependent items: with none in common there is nothing to compare.
+    no_items = f"the baseline has none of this run's items for {', '.join(missing)}" if missing else None
+    if no_items:
+        delta, per_benchmark = stats.Interval(None, None, None, 0, undefined_reason=no_items), {}
+    else:
+        mine, theirs = _items(run, common), _items(baseline, common)
+        delta = stats.paired_delta(mine, theirs, margin=margin or 0.0, resamples=resamples, seed=seed)
+        per_benchmark = {name: stats.item_test(a, b) for name, a, b in zip(sorted(run["item_scores"]), mine, theirs)}
     level = stats.bonferroni(ALPHA, tests)
     block: dict[str, Any] = {
         "baseline": baseline_name,
@@ -105,7 +108,7 @@ def compare(
     if margin is None:
         block.update(gate="not gated", gate_reason="no --agora-max-drop given")
         return block
-    failed_closed = unjudged_problem(run, max_failures) or unjudged_problem(baseline, max_failures)
+    failed_closed = no_items or unjudged_problem(run, max_failures) or unjudged_problem(baseline, max_failures)
     if failed_closed:
         block.update(gate="failed", gate_reason=f"fails closed: {failed_closed}")
     elif block["p_drop"] < level:
@@ -118,23 +121,6 @@ def compare(
             f"no significant drop beyond {margin:g} points: p = {block['p_drop']:.4f} >= {level:.4f}"
             + (" (the interval is wide: no evidence of a drop, not evidence of none)" if wide else "")))
     return block
-
-
-def _missing_items(run: dict[str, Any], baseline: dict[str, Any], baseline_name: str, margin: float | None,
-                   tests: int, missing: list[str]) -> dict[str, Any]:
-    """The baseline shares no item of a benchmark with this run: nothing to compare, so the gate fails closed."""
-    why = f"the baseline has none of this run's items for {', '.join(missing)}"
-    return {
-        "baseline": baseline_name, "baseline_generator": baseline.get("generator"),
-        "baseline_pgr": baseline.get("pgr", {}).get("point"), "delta_pgr": None, "delta_pgr_low": None,
-        "delta_pgr_high": None, "delta_pgr_interval_kind": None, "delta_pgr_interval_method": None,
-        "delta_pgr_excluded": None, "delta_pgr_undefined": why, "linear_form": None, "delta_p": None,
-        "p_drop": None, "margin": margin, "level": stats.bonferroni(ALPHA, tests), "gated_cases": tests,
-        "seeds": {"run": run.get("seeds"), "baseline": baseline.get("seeds")}, "s0_sref": None,
-        "benchmarks": {}, "resamples": 0, "dropped_resamples": 0,
-        "gate": "not gated" if margin is None else "failed",
-        "gate_reason": "no --agora-max-drop given" if margin is None else f"fails closed: {why}",
-    }
 
 
 def describe(block: dict[str, Any]) -> str:

@@ -137,7 +137,9 @@ def test_each_runs_own_baselines_are_decided_in_linear_form_too():
 
 
 def test_a_baseline_without_this_runs_items_fails_closed():
-    from pytest_agorabench.gate.compare import _missing_items
-
-    block = _missing_items(record(GOOD), record(GOOD), "v1", 5.0, 1, ["gsm8k"])
+    # A judged benchmark keeps the items each run could judge: the two runs may share none of them.
+    run, baseline = record(GOOD), record(GOOD)
+    for rec, prefix in ((run, "r"), (baseline, "b")):
+        rec["item_scores"]["gsm8k"].update(judged=True, ids=[f"{prefix}{i}" for i in range(20)])
+    block = compare(run, baseline, margin=5.0, tests=1, max_failures=0.05, resamples=100)
     assert block["gate"] == "failed" and "none of this run's items for gsm8k" in block["gate_reason"]

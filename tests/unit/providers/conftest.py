@@ -21,9 +21,8 @@ CHAT_TEMPLATE = (
 
 
 def build_tiny_checkpoint(path: Path, chat_template: str | None = CHAT_TEMPLATE) -> Path:
-    import torch
     from tokenizers import Tokenizer, models, pre_tokenizers, trainers
-    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+    from transformers import PreTrainedTokenizerFast
 
     raw = Tokenizer(models.WordLevel(unk_token="<unk>"))
     raw.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
@@ -33,24 +32,26 @@ def build_tiny_checkpoint(path: Path, chat_template: str | None = CHAT_TEMPLATE)
     )
     if chat_template:
         tok.chat_template = chat_template
+    return _save_random_llama(path, tok, max_positions=512, bos=True, pin_eos=True)
+
+
+def _save_random_llama(path: Path, tok, *, max_positions: int, bos: bool, pin_eos: bool) -> Path:
+    """A 2-layer random Llama over ``tok``, saved with it. ``pin_eos``: EOS logit pinned at 0 so greedy decoding
+    practically never ends early and max_tokens tests stay exact."""
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
     config = LlamaConfig(
-        vocab_size=len(tok),
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=512,
-        bos_token_id=tok.bos_token_id,
-        eos_token_id=tok.eos_token_id,
-        pad_token_id=tok.pad_token_id,
-        tie_word_embeddings=False,
+        vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
+        num_key_value_heads=2, max_position_embeddings=max_positions, eos_token_id=tok.eos_token_id,
+        pad_token_id=tok.pad_token_id, tie_word_embeddings=False,
+        **({"bos_token_id": tok.bos_token_id} if bos else {}),
     )
     torch.manual_seed(0)
     model = LlamaForCausalLM(config)
-    with torch.no_grad():
-        # EOS logit pinned at 0 so greedy decoding practically never ends early: max_tokens tests stay exact.
-        model.lm_head.weight[tok.eos_token_id].zero_()
+    if pin_eos:
+        with torch.no_grad():
+            model.lm_head.weight[tok.eos_token_id].zero_()
     model.generation_config.eos_token_id = tok.eos_token_id
     model.generation_config.pad_token_id = tok.pad_token_id
     model.save_pretrained(str(path))
@@ -70,25 +71,11 @@ def tiny_dir_no_template(tmp_path_factory) -> Path:
 
 def build_byte_level_checkpoint(path: Path) -> Path:
     """A tiny random Llama with a byte-level BPE tokenizer: every text encodes, as llguidance needs."""
-    import torch
-    from transformers import LlamaConfig, LlamaForCausalLM
-
     from tests.unit.generation.byte_tokenizer import byte_level_tokenizer
 
     tok = byte_level_tokenizer()
     tok.chat_template = CHAT_TEMPLATE
-    config = LlamaConfig(
-        vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
-        num_key_value_heads=2, max_position_embeddings=1024, eos_token_id=tok.eos_token_id,
-        pad_token_id=tok.pad_token_id, tie_word_embeddings=False,
-    )
-    torch.manual_seed(0)
-    model = LlamaForCausalLM(config)
-    model.generation_config.eos_token_id = tok.eos_token_id
-    model.generation_config.pad_token_id = tok.pad_token_id
-    model.save_pretrained(str(path))
-    tok.save_pretrained(str(path))
-    return path
+    return _save_random_llama(path, tok, max_positions=1024, bos=False, pin_eos=False)
 
 
 @pytest.fixture(scope="session")
