@@ -1,6 +1,6 @@
 """How often one generation attempt of the smoke generator survives our parser and validators, per setting.
 
-For each of the nine settings: K prompts built exactly as the generation stage builds them (our fixture
+For each of the nine settings: K prompts built exactly as the generation stage builds them (the smoke world's
 seeds, the chosen meta-prompt variant, instance generation drawing its demonstrations and themes), one
 sampled attempt each through our in-process provider's engine (batches of 16, temperature 1.0, top-p 0.9,
 stop at [END]), judged by the stage's own attempt check (stop reason, parser, cleanup, validators). Prints
@@ -35,6 +35,8 @@ def main() -> int:
     parser.add_argument("--temperature", type=float, default=1.0)
     parser.add_argument("--settings", help="comma-separated setting keys (default: all nine)")
     parser.add_argument("--show", type=int, default=0, help="print the first N raw outputs per setting")
+    parser.add_argument("--world", default="smoke_world",
+                        help="the fixture world whose seeds are read (smoke_world, the smoke profile's; '' for fixtures/seeds)")
     parser.add_argument("--structured", choices=("both", "on", "off"), default="both",
                         help="free text, constrained to the layout, or both alternating (default)")
     args = parser.parse_args()
@@ -58,13 +60,13 @@ def main() -> int:
     from pytest_agorabench.generation.constraint import constrained_config
 
     modes = ("off", "on") if args.structured == "both" else (args.structured,)
-    print(f"{args.model}, {args.variant} prompts, {args.attempts} attempts per setting, "
+    print(f"{args.model}, {args.world or 'fixtures'} seeds, {args.variant} prompts, {args.attempts} attempts per setting, "
           f"T={args.temperature}, top-p {TOP_P}, {args.max_tokens} tokens, structured {'/'.join(modes)}")
     cost = {mode: [0.0, 0, 0] for mode in modes}  # wall seconds, generated tokens, decoding steps
     for setting in SETTINGS:
         if wanted and setting.key not in wanted:
             continue
-        seeds = load_seeds(setting, data_source="fixture").rows
+        seeds = load_seeds(setting, data_source="fixture", world=args.world or None).rows
         journal = Journal(Path(tempfile.mkdtemp(prefix="valid-rate-")) / "journal.jsonl")
         ctx = GenerationContext(setting=setting, seeds=seeds, journal=journal, seed=42, demo_mix="intended",
                                 max_attempts=1, prompts=prompts)

@@ -178,9 +178,9 @@ SANDBOX_WORKERS = Variable(
     "sandboxed programs run at once", _integer(1),
 )
 SMOKE_REWARD_STEPS = Variable(
-    "AGORABENCH_SMOKE_REWARD_STEPS", "an integer of at least 1", "150",
+    "AGORABENCH_SMOKE_REWARD_STEPS", "an integer of at least 1", "60",
     "training steps of the smoke profile's reward model (fewer: faster tests of the machinery)", _integer(1),
-    unset=150,  # intrinsic/smoke_reward.DEFAULT_STEPS (a test keeps them equal)
+    unset=60,  # intrinsic/smoke_reward.DEFAULT_STEPS (a test keeps them equal)
 )
 TIMEOUT_SCALE = Variable(
     "AGORABENCH_TIMEOUT_SCALE", "a positive number", "measured once per process",

@@ -44,6 +44,9 @@ class Profile:
     rubric_judge: str | None = None
     # Per-domain overrides of eval_max_tokens, as (domain, tokens) pairs: a function needs more than a number.
     eval_max_tokens_by_domain: tuple[tuple[str, int], ...] = ()
+    # Rows given to the model-based intrinsic scorers (judge grades, reward model, perplexity); None: all.
+    # Diversity always uses every row.
+    intrinsic_sample: int | None = None
     # The pairwise judge of the instruction-following benchmarks (evaluation/judge_runner.py).
     judge_max_tokens: int = 1024
     judge_max_attempts: int = 3  # calls per judgment while the judge fails transiently (rate limit, timeout)
@@ -111,19 +114,28 @@ PROFILES: dict[str, Profile] = {
         # so the judged benchmarks are checked against the world's right replies; rubrics graded by SmolLM2.
         judge=SMOKE_JUDGE,
         rubric_judge=SMOLLM2,
-        instances=4,
+        # Right data teaches the tiny student from the generated rows alone at 32 rows (PGR 67-76 in response
+        # generation) and partly at 16 (19-56), not at 8 (0-40): bench/smoke_instances.py. 16 halves the
+        # generation time of 32 and leaves at least 8 rows to train on even when some are dropped.
+        instances=16,
         data_source="fixture",
         seed_limit=None,
         benchmark_limit=None,
         math_benchmark="math",
-        generation_max_tokens=512,  # at 256 SmolLM2 truncated every instruction-following answer
+        # The layouts' parts close at their deadlines (structured generation), and the smoke world's rows are
+        # short: 16/16 valid in all nine settings at 128 tokens (bench/smoke_valid_rate.py --max-tokens 128),
+        # in a quarter of 512's decoding steps.
+        generation_max_tokens=128,
         max_attempts=2,
         eval_max_tokens=48,
         recipe="smoke",
         bootstrap_resamples=2_000,
-        generation_concurrency=4,
+        generation_concurrency=16,  # one batch of the in-process provider: CPU decoding is bound by the weights
         serving="agora",
         is_smoke=True,
+        # SmolLM2 grading rubrics was the smoke run's costliest intrinsic scorer (115 s of 125 for 4 rows per
+        # case); diversity still sees every row.
+        intrinsic_sample=8,
         structured=True,
         # A world the tiny student learns in seconds, so S_ref - S_0 is wide on every benchmark (issue 20).
         world="smoke_world",

@@ -2,8 +2,8 @@
 
 The paper scores responses with Skywork-Reward-Llama-3.1-8B, which smoke cannot download. So that the
 reward metric still runs end to end offline, smoke trains a small sequence-classification model (the
-tiny student's tokenizer and shape, one output) on preference pairs built from our fixture seeds: the
-seed's own response is preferred over a corrupted one, either the response of another instruction
+tiny student's tokenizer and shape, one output) on preference pairs built from seed rows (in the smoke
+profile, the smoke world's): the seed's own response is preferred over a corrupted one, either the response of another instruction
 (relevance), its first third (completeness) or its words shuffled (coherence). Its scores say how
 relevant, complete and fluent a response looks to a model this small, nothing more; the figures are
 not comparable to the paper's. Built once per store and cached like the tiny student.
@@ -22,7 +22,7 @@ from pytest_agorabench.intrinsic.reward import encode_conversation
 
 CORRUPTIONS = ("mismatched", "truncated", "shuffled")
 MIN_WORDS = 6  # shorter responses have nothing to truncate or shuffle
-DEFAULT_STEPS = 150
+DEFAULT_STEPS = 60
 BATCH_PAIRS = 16
 MAX_LENGTH = 256  # most fixture conversations fit; the start of a response decides relevance and fluency
 LEARNING_RATE = 1e-3

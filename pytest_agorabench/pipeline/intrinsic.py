@@ -53,6 +53,7 @@ def intrinsic_config(
         embedder=EMBEDDER.get(),
         judges=judges,
         judge_max_tokens=SMOKE_JUDGE_TOKENS if profile.is_smoke else 512,
+        sample_size=profile.intrinsic_sample,
         seed=config.seed,
         log_dir=log_dir,
     )
@@ -80,7 +81,7 @@ def intrinsic(
         return {"skipped": "turned off (--agora-intrinsic=off)"}
     if not rows:
         return {"skipped": "no generated rows to measure"}
-    reward = smoke_reward_model(store, base, clock) if config.profile.is_smoke else None
+    reward = smoke_reward_model(store, base, clock, config.profile.world) if config.profile.is_smoke else None
     settings = intrinsic_config(config, base, str(store.log_dir("intrinsic")), reward_model=reward)
     inputs = intrinsic_inputs(store, setting, rows, settings)
 

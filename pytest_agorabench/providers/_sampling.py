@@ -14,6 +14,9 @@ from __future__ import annotations
 from typing import Any
 
 SEED_MODULUS = 2**31 - 1
+# Top-p looks at the most likely tokens first: sorting a 49K vocabulary per row per step was 11 % of a
+# constrained SmolLM2 batch's time, and a nucleus at top-p 0.9 almost always lies within the first few hundred.
+NUCLEUS_PROBE = 256
 
 
 def fresh_seed() -> int:
@@ -45,12 +48,7 @@ class RowSampler:
             kth = torch.topk(scores, k, dim=-1).values[..., -1:]
             scores = scores.masked_fill(scores < kth, float("-inf"))
         if self.top_p is not None and self.top_p < 1.0:
-            sorted_scores, order = torch.sort(scores, descending=True, dim=-1)
-            cumulative = sorted_scores.softmax(dim=-1).cumsum(dim=-1)
-            # Drop a token once the tokens before it already cover top_p; the most likely token always stays.
-            drop_sorted = (cumulative - sorted_scores.softmax(dim=-1)) >= self.top_p
-            drop = drop_sorted.scatter(-1, order, drop_sorted)
-            scores = scores.masked_fill(drop, float("-inf"))
+            scores = scores.masked_fill(nucleus_drop(scores, self.top_p), float("-inf"))
         noise = torch.stack(
             [
                 torch.rand(scores.shape[-1], generator=g, device=scores.device, dtype=torch.float64)
@@ -60,3 +58,22 @@ class RowSampler:
         gumbel = -torch.log(-torch.log(noise.clamp(min=1e-300)))
         return (scores.double() + gumbel).to(scores.dtype)
 
+
+
+def nucleus_drop(scores: Any, top_p: float) -> Any:
+    """Boolean mask of the tokens top-p sampling drops: a token goes once the more likely tokens before it
+    already cover ``top_p``; the most likely token always stays. Rows whose nucleus lies within the first
+    ``NUCLEUS_PROBE`` tokens are settled from ``topk``; the rest from a full sort (the same rule, exactly)."""
+    import torch
+
+    probs = scores.softmax(dim=-1)
+    k = min(NUCLEUS_PROBE, scores.shape[-1])
+    top_probs, top_index = probs.topk(k, dim=-1)
+    cumulative = top_probs.cumsum(dim=-1)
+    drop = torch.ones_like(scores, dtype=torch.bool).scatter(-1, top_index, (cumulative - top_probs) >= top_p)
+    wide = (cumulative[:, -1] < top_p).nonzero().flatten().tolist()  # the nucleus reaches past the probe
+    for row in wide:
+        sorted_probs, order = probs[row].sort(descending=True)
+        before = sorted_probs.cumsum(dim=-1) - sorted_probs
+        drop[row] = (before >= top_p).scatter(-1, order, before >= top_p)
+    return drop

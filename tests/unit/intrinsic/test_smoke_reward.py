@@ -28,18 +28,19 @@ def test_pairs_prefer_the_seed_response_over_each_corruption():
 
 @pytest.mark.slow
 def test_the_trained_model_ranks_held_out_pairs_and_loads_as_a_reward_model(tmp_path):
-    """About a minute on 2 cores: the smoke run's model with its default training."""
+    """About 25 s on 2 cores: the smoke run's model with its default training on the smoke world's seeds
+    (the tiny student's tokenizer is trained on all our fixture seeds, as in the pipeline)."""
     from pytest_agorabench.intrinsic.lm_loading import load_pretrained
     from pytest_agorabench.intrinsic.reward import reward_scores
     from pytest_agorabench.pipeline.students import fixture_seed_rows as _fixture_seed_rows
     from pytest_agorabench.training.tiny_student import build_tiny_student
 
-    rows = _fixture_seed_rows()
+    rows = _fixture_seed_rows("smoke_world")
     base = tmp_path / "base"
-    build_tiny_student(base, [r["instruction"] + "\n" + r["response"] for r in rows])
+    build_tiny_student(base, [r["instruction"] + "\n" + r["response"] for r in _fixture_seed_rows()])
     stats = build_smoke_reward_model(tmp_path / "rm", base, rows)
     assert stats["loss_last"] < stats["loss_first"]
-    assert stats["heldout_accuracy"]["all"] >= 0.65 and stats["heldout_accuracy"]["truncated"] >= 0.8
+    assert stats["heldout_accuracy"]["all"] >= 0.85 and stats["heldout_accuracy"]["truncated"] >= 0.9
     model, tokenizer = load_pretrained("AutoModelForSequenceClassification", str(tmp_path / "rm"), "cpu", "float32")
     scores = reward_scores(rows[:4], model, tokenizer)
     assert all(isinstance(s, float) for s in scores.per_example)

@@ -199,3 +199,28 @@ def test_row_sampler_draws_from_the_warped_distribution():
     assert abs(counts[0] / 2000 - 0.625) < 0.04
     top1 = RowSampler([0], temperature=1.0, top_p=None, top_k=1, device="cpu")
     assert int(top1(None, logits.clone()).argmax()) == 0
+
+
+def test_nucleus_from_the_probe_equals_the_full_sort_rule():
+    """Top-p settled from the first NUCLEUS_PROBE tokens drops exactly what sorting the whole vocabulary
+    drops, both for peaked rows (settled by topk) and flat rows whose nucleus reaches past the probe."""
+    import torch
+
+    from pytest_agorabench.providers._sampling import NUCLEUS_PROBE, nucleus_drop
+
+    def full_sort(scores, top_p):
+        sorted_scores, order = torch.sort(scores, descending=True, dim=-1)
+        probs = sorted_scores.softmax(dim=-1)
+        drop_sorted = (probs.cumsum(dim=-1) - probs) >= top_p
+        return drop_sorted.scatter(-1, order, drop_sorted)
+
+    g = torch.Generator().manual_seed(0)
+    vocab = 20 * NUCLEUS_PROBE
+    peaked = torch.randn(6, vocab, generator=g) * 6.0
+    flat = torch.randn(3, vocab, generator=g) * 0.1
+    masked = peaked[:2].masked_fill(torch.rand(2, vocab, generator=g) < 0.99, float("-inf"))  # a layout mask
+    scores = torch.cat([peaked, flat, masked])
+    for top_p in (0.5, 0.9, 0.99):
+        assert torch.equal(nucleus_drop(scores, top_p), full_sort(scores, top_p))
+    # The flat rows keep far more than the probe: the fallback really ran.
+    assert int((~nucleus_drop(scores, 0.9))[6:9].sum(dim=-1).min()) > NUCLEUS_PROBE

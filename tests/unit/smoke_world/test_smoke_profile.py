@@ -43,3 +43,18 @@ def test_paper_and_quick_keep_their_llm_judges_and_the_hub():
     for name in ("paper", "quick"):
         profile = PROFILES[name]
         assert profile.judge.startswith("openai/") and profile.world is None and profile.data_source == "hub"
+
+
+def test_smoke_trains_its_reward_model_on_the_worlds_seed_rows_once_each():
+    from pytest_agorabench.pipeline.students import fixture_seed_rows
+
+    world = fixture_seed_rows("smoke_world")
+    # The three methods of a domain share their seed rows: each comes once (80 per domain).
+    assert len(world) == len({(r["instruction"], r["response"]) for r in world}) == 240
+    assert {r["source"] for r in world} == {"smoke_world"}
+    assert len(fixture_seed_rows()) > 0 and not any(r.get("source") == "smoke_world" for r in fixture_seed_rows())
+
+
+def test_smoke_scores_a_sample_with_its_model_based_scorers_and_paper_scores_all():
+    assert intrinsic_config(cfg(), "student", "/tmp/logs").sample_size == PROFILES["smoke"].intrinsic_sample == 8
+    assert PROFILES["paper"].intrinsic_sample is None and PROFILES["quick"].intrinsic_sample is None
