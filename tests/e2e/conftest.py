@@ -44,6 +44,7 @@ def _math_run(root: Path) -> dict:
         f"--generator=agora-script/{SCRIPT}:arithmetic", f"--judge=agora-script/{SCRIPT}:grader",
         f"--agora-store={store}", f"--agora-json={report}",
         f"--junitxml={junit}", f"--rootdir={inner}",
+        "--instances=4",  # the machinery at a fixed size, as in runs.run_suite
     ]
     proc = subprocess.run(cmd, cwd=inner, capture_output=True, text=True, timeout=900)
     run = {"returncode": proc.returncode, "stdout": proc.stdout, "stderr": proc.stderr, "cmd": cmd,

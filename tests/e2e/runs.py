@@ -21,6 +21,7 @@ def run_suite(pytester, store: Path, *args: str, generator: str = "arithmetic", 
         f"--generator=agora-script/{SCRIPT}:{generator}",
         f"--judge=agora-script/{SCRIPT}:grader",
         f"--agora-store={store}",
+        "--instances=4",  # the machinery at a fixed size; the smoke default is chosen in bench/smoke_instances.py
         "-p",
         "no:cacheprovider",
         *args,

@@ -53,6 +53,7 @@ def _run(pytester, store: Path, *args: str, generator: str = "code"):
     return pytester.runpytest_subprocess(
         f"--generator=agora-script/{SCRIPT}:{generator}",
         f"--agora-store={store}",
+        "--instances=4",  # the machinery at a fixed size; the smoke default is chosen in bench/smoke_instances.py
         "--agora-intrinsic=off",  # measured in the math end-to-end run; here it would load SmolLM2 as judge
         "-p",
         "no:cacheprovider",

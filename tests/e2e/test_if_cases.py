@@ -40,6 +40,7 @@ def inner_run(root: Path, store: Path, judge: str, *args: str, counter: Path | N
         f"--generator=agora-script/{SCRIPT}:helpful", f"--judge=agora-script/{SCRIPT}:{judge}",
         f"--agora-store={store}", f"--agora-seed-file={seeds}", f"--agora-json={report}", f"--junitxml={junit}",
         "--agora-intrinsic=off",  # measured in the math end-to-end run; these judges count their calls
+        "--instances=4",  # the machinery at a fixed size; the smoke default is chosen in bench/smoke_instances.py
         # Our first fixture items (open-ended requests, long baseline answers), which these length-based
         # judges were written for; the smoke world's items are judged in test_smoke_world.py.
         f"--agora-benchmark-dir={REPO / 'fixtures' / 'benchmarks'}",

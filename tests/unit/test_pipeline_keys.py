@@ -76,7 +76,12 @@ def test_stage_keys_are_pinned(tmp_path, monkeypatch):
     )
     # The pins were taken on our first fixture set (fixtures/seeds, fixtures/benchmarks), before the smoke
     # profile moved to the smoke world: read that set, so the pins keep guarding the keys' computation.
-    config = dataclasses.replace(config, profile=dataclasses.replace(config.profile, world=None))
+    # Likewise the smoke sizes of that time (issue 20 moved them to 16 instances at 128 tokens, rubric grades
+    # on a sample of 8).
+    config = dataclasses.replace(config, instances=4, profile=dataclasses.replace(
+        config.profile, world=None, instances=4, generation_max_tokens=512, generation_concurrency=4,
+        intrinsic_sample=None,
+    ))
     clock = Clock()
     servers = Servers(store.servers_dir(), "test")
     for name in ("math/response_generation", "code/instance_generation", "instruction_following/quality_enhancement"):
