@@ -46,6 +46,7 @@ def test_math_cases_under_two_workers_share_one_generator_server(tmp_path, smoll
     cmd = [
         sys.executable, "-m", "pytest", str(ROOT / "suites"), "-k", "math", "-n", "2", "-p", "no:cacheprovider",
         f"--generator=vllm/{smollm2}", "--agora-store", str(store), "--agora-json", str(report),
+        "--instances=4",  # server sharing does not depend on the count; smoke's 16 made this test 910 s
     ]
     run = subprocess.run(cmd, cwd=ROOT, env={**os.environ, **FAST}, capture_output=True, text=True, timeout=2400)
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
