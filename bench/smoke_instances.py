@@ -32,10 +32,10 @@ def main() -> int:
     parser.add_argument("--store", default=None, help="store folder (default: a fresh temporary one)")
     args = parser.parse_args()
 
-    from pytest_agorabench.config import build_config
-    from pytest_agorabench.pipeline import run_case
     import dataclasses
 
+    from pytest_agorabench.config import build_config
+    from pytest_agorabench.pipeline import run_case
     from pytest_agorabench.report.terminal import interval
     from pytest_agorabench.settings import get_setting
 

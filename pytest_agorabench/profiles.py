@@ -115,8 +115,9 @@ PROFILES: dict[str, Profile] = {
         judge=SMOKE_JUDGE,
         rubric_judge=SMOLLM2,
         # Right data teaches the tiny student from the generated rows alone at 32 rows (PGR 67-76 in response
-        # generation) and partly at 16 (19-56), not at 8 (0-40): bench/smoke_instances.py. 16 halves the
-        # generation time of 32 and leaves at least 8 rows to train on even when some are dropped.
+        # generation) and partly at 16 (19-56), not at 8 (0-40): bench/smoke_instances.py. 32 rows cost about
+        # 1.7x the decoding of 16 (batch 32 gave 1.16x the tokens/s of 16: bench/provider_batching.py); 16 leaves
+        # at least 8 rows to train on even when some are dropped.
         instances=16,
         data_source="fixture",
         seed_limit=None,
