@@ -17,7 +17,6 @@ import argparse
 import asyncio
 import dataclasses
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -37,29 +36,15 @@ def main() -> int:
     parser.add_argument("--setting", default="math/response_generation")
     args = parser.parse_args()
 
-    from inspect_ai.model import ChatMessageSystem, ChatMessageUser
+    from _stage_prompts import stage_prompts
 
-    from pytest_agorabench.files import Journal
     from pytest_agorabench.generation._inspect_task import generation_config
     from pytest_agorabench.generation.constraint import constrained_config
-    from pytest_agorabench.generation.instance import GenerationContext
-    from pytest_agorabench.generation.meta_prompts import meta_prompts
     from pytest_agorabench.providers.local_provider import SamplingParams, get_engine
-    from pytest_agorabench.seeds import load_seeds
-    from pytest_agorabench.settings import get_setting
 
     sizes = sorted(set(args.batch_sizes) | {BASELINE})
     engine = get_engine(args.model, "cpu")
-    prompts = meta_prompts("agorabench")
-    setting = get_setting(args.setting)
-    seeds = load_seeds(setting, data_source="fixture", world="smoke_world").rows
-    journal = Journal(Path(tempfile.mkdtemp(prefix="provider-batching-")) / "journal.jsonl")
-    ctx = GenerationContext(setting=setting, seeds=seeds, journal=journal, seed=42, demo_mix="intended",
-                            max_attempts=1, prompts=prompts)
-    texts = [
-        engine.format_chat([ChatMessageSystem(content=prompts.system), ChatMessageUser(content=ctx.prompt_for(i % len(seeds))[0])])
-        for i in range(args.requests)
-    ]
+    setting, prompts, texts = stage_prompts(engine, args.setting, args.requests, "provider-batching")
     config = generation_config(args.max_tokens)
     if args.structured == "on":
         config = config.model_copy(update=constrained_config(f"agora/{args.model}", prompts.layout(setting)))

@@ -154,7 +154,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("--agora-max-failures", "max_failures", "fail a case's gate when more than this share of its items have no usable judgment (default 0.05)", type=float, at_least=0, at_most=1),
     Option("--agora-repeats", "repeats", "train this many students per case (training seeds train-seed, +1, ...); PGR is their mean", type=int, at_least=1, at_most=50),
     Option("--agora-train-seed", "train_seed", "the student's training seed (default 42; the first of --agora-repeats)", type=int, at_least=0, at_most=2**31 - 1),
-    Option("--agora-structured", "structured", "constrain the generator's output to the layout the parser reads: on / off (default: the profile's; on in smoke)", choices=("on", "off"), switch=True),
+    Option("--agora-structured", "structured", "constrain the generator's output to the layout the parser reads, and a grammar-capable rubric judge's reply to its grade line: on / off (default: the profile's; on in smoke)", choices=("on", "off"), switch=True),
     Option("--agora-prompts", "prompts", f"meta-prompts: agorabench (default), unoptimized, json, or a folder of <domain>_<method>.txt prompt files ({RULE})", what="a prompt variant or folder"),
 )
 OPTION_KEYS = tuple(option.key for option in OPTIONS)

@@ -16,7 +16,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pytest_agorabench.intrinsic.rubrics import DIFFICULTY, ERROR, KINDS, SYSTEM_MESSAGE, judge_prompt, parse_score
+from pytest_agorabench.intrinsic.rubrics import (
+    DIFFICULTY,
+    ERROR,
+    KINDS,
+    SCORE_REGEX,
+    SYSTEM_MESSAGE,
+    judge_prompt,
+    parse_score,
+)
 
 EMPTY_INPUT = "empty_input"  # nothing to grade: not sent to the judge
 JUDGE_TEMPERATURE = 0.0
@@ -61,15 +69,21 @@ def judge_scores(
     max_tokens: int = 512,
     concurrency: int = 16,
     log_dir: str | Path | None = None,
+    structured: bool = False,
 ) -> JudgeScores:
     """Grade every row with the judge ``model``; see the module docstring for the failure policy."""
+    from inspect_ai.model import GenerateConfig
+
     if kind not in KINDS:
         raise ValueError(f"unknown judge kind {kind!r}; choose from {', '.join(KINDS)}")
     judge_prompt(kind, domain, "x", "x")  # unknown domain: a clear ValueError before any model call
     result = JudgeScores(kind, model, [None] * len(rows))
     prompts, failures = _requests(rows, domain, kind)
     if prompts:
-        replies = _run_eval(prompts, kind, model, dict(model_args or {}), max_tokens, concurrency, log_dir, result)
+        config = GenerateConfig(temperature=JUDGE_TEMPERATURE, max_tokens=max_tokens)
+        if structured:  # the grade line alone (rubrics.SCORE_REGEX), as vllm's structured outputs take it
+            config.extra_body = {"structured_outputs": {"regex": SCORE_REGEX}}
+        replies = _run_eval(prompts, kind, model, dict(model_args or {}), config, concurrency, log_dir, result)
         for index in prompts:
             reply = replies.get(index)
             if reply is None:
@@ -83,12 +97,12 @@ def judge_scores(
     return result
 
 
-def _run_eval(prompts, kind, model, model_args, max_tokens, concurrency, log_dir, result) -> dict[int, str]:
+def _run_eval(prompts, kind, model, model_args, config, concurrency, log_dir, result) -> dict[int, str]:
     """index -> reply text for each sample that got one. Fills the token counts, log and error of ``result``."""
     from inspect_ai import Task
     from inspect_ai import eval as inspect_eval
     from inspect_ai.dataset import MemoryDataset, Sample
-    from inspect_ai.model import ChatMessageSystem, ChatMessageUser, GenerateConfig
+    from inspect_ai.model import ChatMessageSystem, ChatMessageUser
     from inspect_ai.solver import generate
 
     samples = [
@@ -99,7 +113,7 @@ def _run_eval(prompts, kind, model, model_args, max_tokens, concurrency, log_dir
         dataset=MemoryDataset(samples, name=f"agorabench-intrinsic-{kind}"),
         solver=generate(),
         name=f"agorabench_intrinsic_{kind}",
-        config=GenerateConfig(temperature=JUDGE_TEMPERATURE, max_tokens=max_tokens),
+        config=config,
     )
     logs = Path(log_dir) if log_dir is not None else Path(tempfile.mkdtemp(prefix="agorabench-judge-"))
     try:

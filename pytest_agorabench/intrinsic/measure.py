@@ -41,6 +41,8 @@ class IntrinsicConfig:
     judge_model_args: Mapping[str, Any] = field(default_factory=dict)
     judge_max_tokens: int = 512
     judge_concurrency: int = 16
+    # Hold each judge reply to the grade line (rubrics.SCORE_REGEX); only for backends that take a grammar.
+    judge_structured: bool = False
     sample_size: int | None = None  # rows given to the model-based scorers (all when None); diversity uses all
     seed: int = 0  # which rows the sample takes
     device: str = "cpu"
@@ -138,6 +140,7 @@ def _judges(rows, domain: str, config: IntrinsicConfig, out: dict[str, Any]) -> 
                 max_tokens=config.judge_max_tokens,
                 concurrency=config.judge_concurrency,
                 log_dir=config.log_dir,
+                structured=config.judge_structured,
             )
             out["metrics"][name] = result.mean
             out["scored"][name] = sum(s is not None for s in result.per_example)

@@ -17,6 +17,11 @@ from dataclasses import dataclass
 DIFFICULTY = "difficulty"
 QUALITY = "quality"
 KINDS = (DIFFICULTY, QUALITY)
+SCORE_PREFIX = "Score: "
+# With structured output (--agora-structured=on and a judge whose backend takes a grammar), the reply is held
+# to the grade line alone: a small judge that reasons first ran out of tokens before any grade (SmolLM2 at
+# 16 tokens: 8 of 8 rows unparseable in every case of a smoke run).
+SCORE_REGEX = SCORE_PREFIX + "[1-5]"
 DOMAINS = ("math", "code", "instruction_following")
 
 UNPARSEABLE = "unparseable"  # no score found in the reply
@@ -94,19 +99,22 @@ def _rubric_lines(kind: str, domain: str) -> str:
 def judge_prompt(kind: str, domain: str, instruction: str, response: str = "") -> str:
     rubric = _rubric_lines(kind, domain)
     task = _TASK_NAMES[domain]
+    # The rubric and the instructions first, the row last: the prompts of one rubric then share a long
+    # prefix, which our provider prefills once per batch and vllm and API prompt caches reuse.
     if kind == DIFFICULTY:
         return (
-            f"Someone was asked to write a hard {task} problem. This is what they wrote:\n\n"
-            f"<problem>\n{instruction.strip()}\n</problem>\n\n"
-            f"Grade how difficult it is to solve this problem well, on this scale:\n{rubric}\n\n"
+            f"Someone was asked to write a hard {task} problem. Grade how difficult it is to solve the problem "
+            f"they wrote well, on this scale:\n{rubric}\n\n"
             "Judge the problem as written, not whether it is solvable as stated or well phrased. Give one or two "
-            "sentences of reasons, then a last line of the form \"Score: N\" with N from 1 to 5."
+            f"sentences of reasons, then a last line of the form \"{SCORE_PREFIX}N\" with N from 1 to 5.\n\n"
+            f"<problem>\n{instruction.strip()}\n</problem>"
         )
     return (
-        f"Grade the response to this {task} request.\n\n"
-        f"<request>\n{instruction.strip()}\n</request>\n\n<response>\n{response.strip()}\n</response>\n\n"
+        f"Grade the response to a {task} request.\n\n"
         f"Criteria: {_CRITERIA[domain]}. Scale:\n{rubric}\n\n"
-        "Give one or two sentences of reasons, then a last line of the form \"Score: N\" with N from 1 to 5."
+        f"Give one or two sentences of reasons, then a last line of the form \"{SCORE_PREFIX}N\" with N from 1 "
+        "to 5.\n\n"
+        f"<request>\n{instruction.strip()}\n</request>\n\n<response>\n{response.strip()}\n</response>"
     )
 
 

@@ -19,6 +19,14 @@ from pytest_agorabench.store import Store
 SMOKE_JUDGE_TOKENS = 16  # a 1-5 grade is a few tokens; SmolLM2 on CPU pays per token
 
 
+def structured_judge(judges: dict[str, str]) -> bool:
+    """Whether every rubric judge's backend takes a grammar (our provider, our vllm servers): only those are
+    held to the grade line under --agora-structured=on; an API judge keeps the free-text reply it reads well."""
+    from pytest_agorabench.generation.constraint import GRAMMAR_BACKENDS, provider_of
+
+    return all(provider_of(model) in GRAMMAR_BACKENDS for model in judges.values())
+
+
 def intrinsic_config(
     config: RunConfig, student_base: str, log_dir: str, reward_model: str | None = None
 ) -> IntrinsicConfig:
@@ -53,6 +61,7 @@ def intrinsic_config(
         embedder=EMBEDDER.get(),
         judges=judges,
         judge_max_tokens=SMOKE_JUDGE_TOKENS if profile.is_smoke else 512,
+        judge_structured=bool(rubric_judge) and config.structured and structured_judge(judges),
         sample_size=profile.intrinsic_sample,
         seed=config.seed,
         log_dir=log_dir,

@@ -24,6 +24,7 @@ Prompts use the tokenizer's chat template. Without one, the documented fallback 
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import threading
 import time
 from contextlib import contextmanager
@@ -34,6 +35,7 @@ from typing import Any, Iterator
 from inspect_ai.model import ChatMessage, GenerateConfig, ModelAPI, ModelCall, ModelOutput, ModelUsage
 
 from ._batcher import Batcher
+from ._kv_cache import reserved_cache
 from .constrained import FORCE_CLOSED_KEY, LayoutMask, PlanCache, constraint_of
 from ._sampling import RowSampler, fresh_seed
 from .local_models import resolve_local_model
@@ -45,6 +47,8 @@ DEFAULT_BATCH_SIZE = 32
 DEFAULT_BATCH_WAIT_MS = 5.0
 TINY_MODEL_PARAMS = 20_000_000
 MAX_CONNECTIONS = 32  # must exceed batch_size or inspect never lets a full batch queue up
+# Shorter shared prefixes are prefilled with the rest: copying the cache costs about what it saves.
+MIN_SHARED_PREFIX = 16
 
 
 @dataclass(frozen=True)
@@ -139,6 +143,16 @@ class Engine:
         self._tok_lock = threading.Lock()
         self._batcher = Batcher(self.run_batch)
         self._plans = PlanCache()
+        forward_args = inspect.signature(self.model.forward).parameters
+        self._takes_logits_to_keep = "logits_to_keep" in forward_args
+        # transformers 5.2x renamed past_key_values to cache (the old name warns); >= 4.56 has only the old.
+        self._cache_arg = "cache" if "cache" in forward_args else "past_key_values"
+        config = self.model.config
+        # Every layer full attention (no sliding windows, no state-space layers): each layer's cache is plain
+        # keys and values, which the reserved cache stores in place.
+        self._reserve = not getattr(config, "sliding_window", None) and all(
+            t == "full_attention" for t in (getattr(config, "layer_types", None) or ["full_attention"])
+        ) and hasattr(config, "num_hidden_layers")
 
     # -- constrained decoding (constrained.py) ------------------------------------------------------
     def ll_tokenizer(self) -> Any:
@@ -192,14 +206,16 @@ class Engine:
             processors.append(RowSampler(seeds, params.temperature or 1.0, params.top_p, params.top_k, self.device))
         with self._model_lock, torch.no_grad(), _torch_threads(self.threads):
             with self._tok_lock:
-                enc = tok(prompts, return_tensors="pt", padding=True, add_special_tokens=not self.has_template)
-            enc = {k: v.to(self.device) for k, v in enc.items()}
+                ids = tok(prompts, add_special_tokens=not self.has_template)["input_ids"]
+            enc, cache = self._prefill_shared_prefix(ids, params.max_new_tokens)
             prompt_len = enc["input_ids"].shape[1]
             if layout_mask is not None:
                 layout_mask.prompt_len = prompt_len
             # Our own criterion: transformers' stop_strings support breaks on tokenizers that map its probe
             # text to <unk> (word-level vocabularies).
             stopping = StoppingCriteriaList([_StopStrings(self, params.stop_seqs, prompt_len)] if params.stop_seqs else [])
+            if cache is not None:
+                enc[self._cache_arg] = cache
             out = self.model.generate(
                 **enc, generation_config=gen_config, logits_processor=processors, stopping_criteria=stopping
             )
@@ -210,6 +226,41 @@ class Engine:
             dataclasses.replace(self._completion(row[prompt_len:].tolist(), int(n_in), params), force_closed=n)
             for row, n_in, n in zip(out.cpu(), input_counts, forced)
         ]
+
+    def _prefill_shared_prefix(self, ids: list[list[int]], max_new_tokens: int) -> tuple[dict[str, Any], Any]:
+        """The batch's inputs, and its KV cache: holding the prompts' longest common token prefix when there
+        is one worth sharing, with room reserved for the whole generation where the model allows
+        (``_kv_cache.py``); None leaves the cache to transformers.
+
+        A batch of one setting's prompts repeats the same guidelines in every row; prefill was most of a
+        generation batch on CPU (43 of 76 s for 16 instance-generation prompts). The shared prefix runs once
+        and its cache is copied to every row; each row then prefills only its own suffix. Rows are laid out
+        ``prefix | padding | suffix``: positions come from the attention mask, so the padding in the middle
+        shifts nothing and is never attended to. Without a shared prefix, rows are left-padded as usual."""
+        import torch
+
+        shared = _common_prefix_len(ids) if len(ids) > 1 else 0
+        shared = min(shared, min(len(x) for x in ids) - 1)  # every row keeps a token to prefill
+        if shared < MIN_SHARED_PREFIX:
+            shared = 0
+        suffixes = [x[shared:] for x in ids]
+        width = max(len(x) for x in suffixes)
+        input_ids = [x[:shared] + [self.pad_id] * (width - len(sfx)) + sfx for x, sfx in zip(ids, suffixes)]
+        mask = [[1] * shared + [0] * (width - len(sfx)) + [1] * len(sfx) for sfx in suffixes]
+        enc = {
+            "input_ids": torch.tensor(input_ids, dtype=torch.long, device=self.device),
+            "attention_mask": torch.tensor(mask, dtype=torch.long, device=self.device),
+        }
+        cache = reserved_cache(self.model.config.num_hidden_layers, width + shared + max_new_tokens) if self._reserve else None
+        if not shared:
+            return enc, cache
+        prefix = enc["input_ids"][:1, :shared]
+        keep = {"logits_to_keep": 1} if self._takes_logits_to_keep else {}  # the prefix's logits are never read
+        reuse = {self._cache_arg: cache} if cache is not None else {}
+        out = self.model(input_ids=prefix, use_cache=True, **keep, **reuse)
+        cache = out[self._cache_arg]
+        cache.batch_repeat_interleave(len(ids))
+        return enc, cache
 
     def _completion(self, ids: list[int], input_tokens: int, params: SamplingParams) -> Completion:
         eos = set(self.eos_ids)
@@ -228,6 +279,16 @@ class Engine:
         else:
             reason = "max_tokens"
         return Completion(text, reason, input_tokens, len(ids))
+
+
+def _common_prefix_len(rows: list[list[int]]) -> int:
+    first = rows[0]
+    n = min(len(r) for r in rows)
+    for i in range(n):
+        t = first[i]
+        if any(r[i] != t for r in rows):
+            return i
+    return n
 
 
 @contextmanager

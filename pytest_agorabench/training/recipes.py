@@ -45,6 +45,8 @@ class Recipe:
     num_gpus: int = 1  # the world size the recipe was specified for (documents the effective batch)
     assistant_only_loss: bool = True  # loss on the response tokens only
     logging_steps: int = 10
+    # Unpacked batches of rows of similar length, batch order redrawn per epoch (length_buckets.py).
+    length_buckets: bool = False
     notes: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
@@ -61,6 +63,8 @@ class Recipe:
             problems.append("lr_decay_per_epoch must be in (0, 1]")
         if self.packing_strategy not in ("bfd", "bfd_split", "wrapped"):
             problems.append("packing_strategy must be bfd, bfd_split or wrapped")
+        if self.length_buckets and self.packing:
+            problems.append("length_buckets applies to unpacked training (packing=False) only")
         if self.max_steps is not None and self.max_steps < 1:
             problems.append("max_steps must be >= 1 or None")
         if problems:
@@ -76,6 +80,8 @@ class Recipe:
         data = asdict(self)
         data.pop("notes")
         data.pop("logging_steps")  # logging cadence does not change the weights
+        if not self.length_buckets:  # a field added later: left out at its default, so older keys hold
+            data.pop("length_buckets")
         if self.lora is not None:
             data["lora"]["target_modules"] = list(self.lora.target_modules)
         return data
@@ -128,6 +134,9 @@ RECIPES: dict[str, Recipe] = {
         grad_accum=1,
         max_length=512,
         packing=False,
+        # Instance generation mixes 80 short seed rows with long generated ones: in random batches over
+        # half the computed tokens were padding.
+        length_buckets=True,
         lr_decay_per_epoch=0.9,  # gentler than the paper's 0.85: 24 short epochs, not 5 long ones
         weight_decay=0.1,  # helps the held-out sums generalise, not just memorise
         bf16=False,

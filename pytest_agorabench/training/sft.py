@@ -168,6 +168,14 @@ def _trainer_class():
             self._steps_per_epoch = values[1]  # optimizer steps per epoch, as the Trainer counts them
             return values
 
+        def _get_train_sampler(self, *args: Any, **kwargs: Any):
+            if not self._recipe.length_buckets:
+                return super()._get_train_sampler(*args, **kwargs)
+            from pytest_agorabench.training.length_buckets import LengthBucketSampler
+
+            lengths = [len(ids) for ids in self.train_dataset["input_ids"]]
+            return LengthBucketSampler(lengths, self.args.train_batch_size, self._recipe.seed)
+
         def create_scheduler(self, num_training_steps: int, optimizer=None):
             import torch
 

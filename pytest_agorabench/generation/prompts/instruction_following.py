@@ -78,8 +78,8 @@ RULES = DomainRules(
     output_noun="a high-quality reference answer to it",
     themes=THEMES,
     ig_input_rules=(
-        "Write exactly one question or instruction on the theme: {theme}.",
-        'Begin it with "{opening}".',
+        'Write exactly one question or instruction on the theme given under "This example", beginning '
+        "with the words given there.",
         "Make it much harder than the examples: it should ask for more thought, knowledge or care to "
         "answer well, for instance by adding constraints, combining several requests or needing reasoning.",
         "Make it self-contained: include any text, data or context the answer needs.",

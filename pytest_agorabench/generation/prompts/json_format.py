@@ -21,6 +21,7 @@ from pytest_agorabench.generation.prompts.base import (
     DomainRules,
     bullets,
     requirement_sections,
+    this_example,
 )
 
 KEYS_BOTH = ("instruction", "response")
@@ -50,10 +51,10 @@ def instance_generation_prompt(
         "## General guideline\n"
         f'Below are {len(demos)} examples, each a JSON object whose "instruction" is {rules.input_noun} and '
         f'whose "response" is {rules.output_noun}. Write one new example of the same kind from fresh ideas: '
-        "it must not be a reworded or lightly altered copy of any example.\n"
-        f"Theme of the new example: {theme}",
+        "it must not be a reworded or lightly altered copy of any example.",
         *requirement_sections(rules, theme, opening, "instruction", "response"),
         _format_rules(KEYS_BOTH),
+        this_example(theme, opening, "instruction"),
     ]
     for k, demo in enumerate(demos, start=1):
         sections.append(f"{EXAMPLE_MARKER} {k}]\n" + _as_json(instruction=demo["instruction"], response=demo["response"]))

@@ -63,7 +63,7 @@ RULES = DomainRules(
     output_noun="its step-by-step solution ending in a tagged final answer",
     themes=THEMES,
     ig_input_rules=(
-        "Write exactly one math problem on the theme: {theme}.",
+        "Write exactly one math problem on the theme given under \"This example\".",
         "Make it much harder than the examples: it should need several steps and combine more than one idea.",
         "The problem must ask for a single final quantity, and it must state the form the answer should "
         "take (for example an integer, a fraction in lowest terms, or an exact expression).",

@@ -27,8 +27,7 @@ def test_rules_have_about_28_themes_and_a_list_of_openings():
 
 def test_instance_prompt_states_theme_and_opening_and_ends_with_a_dangling_input():
     prompt = build_prompt(IG, demos=SEEDS[:3], theme="travel", opening="Why")
-    assert "Write exactly one question or instruction on the theme: travel." in prompt
-    assert 'Begin it with "Why".' in prompt
+    assert "## This example\n- Theme: travel\n- Begin the input with \"Why\"." in prompt
     assert "much harder than the examples" in prompt
     assert prompt.count("[EXAMPLE") == 3 and prompt.endswith("INPUT: ")
 
@@ -110,3 +109,13 @@ def test_bad_outputs_are_retried_then_dropped_with_their_reason(tmp_path):
     row, meta = asyncio.run(c.produce(0, calls(*bad)))
     assert row["dropped"].startswith("leak") and row["attempts"] == 2
     assert [r.split(":")[0] for r in row["attempt_reasons"]] == ["missing_output_marker", "leak"]
+
+
+def test_what_changes_per_call_follows_the_rules_every_call_shares():
+    """Theme, opening and demonstrations come after the shared rules, so a batch of calls has one long
+    common prefix (prefilled once by our provider, cached by vllm and APIs)."""
+    a = build_prompt(IG, demos=SEEDS[:3], theme="travel", opening="Why")
+    b = build_prompt(IG, demos=SEEDS[2:5], theme="cooking", opening="List")
+    shared = next(i for i, (x, y) in enumerate(zip(a, b)) if x != y)
+    assert a[:shared].endswith("## This example\n- Theme: ")
+    assert "## Format" in a[:shared] and "## Requirements for the output" in a[:shared]

@@ -36,7 +36,9 @@ def test_instance_generation_layout():
     assert prompt.index("## General guideline") < prompt.index("## Requirements for the input")
     assert prompt.index("## Format") < prompt.index("[EXAMPLE 1]")
     assert prompt.endswith("[YOUR NEW EXAMPLE]\nINPUT: ")
-    assert prompt.count("graph theory") >= 2  # guideline and input rule
+    # The theme once, after every shared rule and before the examples (the prompts of a batch share a prefix).
+    assert prompt.count("graph theory") == 1
+    assert prompt.index("## Format") < prompt.index("## This example\n- Theme: graph theory") < prompt.index("[EXAMPLE 1]")
     for rule in (*math_prompts.RULES.ig_input_rules[1:], *math_prompts.RULES.ig_output_rules):
         assert rule in prompt
     assert "[RESULT] answer [/RESULT]" in prompt and "Q.E.D." in prompt

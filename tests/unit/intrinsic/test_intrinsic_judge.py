@@ -113,3 +113,23 @@ def test_bad_kind_or_domain_is_a_clear_error_before_any_call(judge):
         judge_scores([], "math", "style", judge)
     with pytest.raises(ValueError, match="no rubric"):
         judge_scores([], "poetry", QUALITY, judge)
+
+
+def test_the_rubric_comes_before_the_row_so_one_rubric_shares_a_prefix():
+    for kind in (DIFFICULTY, QUALITY):
+        a, b = judge_prompt(kind, "math", "What is 2+2?", "4"), judge_prompt(kind, "math", "Name a prime.", "7")
+        shared = next(i for i, (x, y) in enumerate(zip(a, b)) if x != y)
+        assert RUBRICS[(kind, "math")][4] in a[:shared] and "Score: N" in a[:shared]
+        assert a[shared - 1] == "\n" and a[:shared].rstrip().endswith(("<problem>", "<request>"))
+
+
+def test_a_structured_judge_always_ends_on_a_grade(tmp_path):
+    """Held to the grade line, even a random model grades every row; left free, it does not."""
+    from tests.unit.providers.conftest import build_byte_level_checkpoint
+
+    path = build_byte_level_checkpoint(tmp_path / "judge")
+    rows = [{"instruction": f"Add {i} and {i + 1}.", "response": str(2 * i + 1)} for i in range(4)]
+    free = judge_scores(rows, "math", QUALITY, f"agora/{path}", max_tokens=16, log_dir=tmp_path / "logs")
+    held = judge_scores(rows, "math", QUALITY, f"agora/{path}", max_tokens=16, log_dir=tmp_path / "logs", structured=True)
+    assert held.failures == {} and all(score in range(1, 6) for score in held.per_example)
+    assert sum(score is not None for score in free.per_example) < len(rows)

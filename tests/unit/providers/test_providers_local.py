@@ -224,3 +224,80 @@ def test_nucleus_from_the_probe_equals_the_full_sort_rule():
         assert torch.equal(nucleus_drop(scores, top_p), full_sort(scores, top_p))
     # The flat rows keep far more than the probe: the fallback really ran.
     assert int((~nucleus_drop(scores, 0.9))[6:9].sum(dim=-1).min()) > NUCLEUS_PROBE
+
+
+def _batch_of(model, prompts, config):
+    async def run():
+        return await asyncio.gather(*(model.generate(p, config=config.merge(GenerateConfig(seed=k))) for k, p in enumerate(prompts)))
+
+    return [o.completion for o in asyncio.run(run())]
+
+
+def test_a_shared_prompt_prefix_is_prefilled_once_with_the_same_answers(tiny_dir, monkeypatch):
+    """Rows that start alike (one setting's guidelines) prefill their common prefix once; the answers are
+    those of the plain left-padded batch, greedy and sampled."""
+    import pytest_agorabench.providers.local_provider as local_provider
+
+    model = _model(tiny_dir, batch_size=8, batch_wait_ms=200)
+    engine = model.api.engine
+    shared = "the cat sat on the mat and the dog ran to the red fox " * 3
+    prompts = [shared + tail for tail in ("two plus three", "a", "write a short story about a fox")]
+    forward = engine.model.forward
+    widths: list[int] = []
+
+    def counting(*args, **kwargs):
+        widths.append(kwargs["input_ids"].shape[1])
+        return forward(*args, **kwargs)
+
+    monkeypatch.setattr(engine.model, "forward", counting)
+    outputs, least = {}, local_provider.MIN_SHARED_PREFIX
+    for label, minimum in (("shared", least), ("plain", 10**9)):
+        monkeypatch.setattr(local_provider, "MIN_SHARED_PREFIX", minimum)
+        widths.clear()
+        outputs[label] = [_batch_of(model, prompts, c) for c in (GREEDY, GenerateConfig(temperature=1.0, max_tokens=12))]
+        first_forwards = [w for w in widths if w > 1]
+        outputs[label + "_widths"] = first_forwards
+    assert outputs["shared"][0] == outputs["plain"][0] and outputs["shared"][1] == outputs["plain"][1]
+    full = max(len(engine.encode(engine.format_chat([ChatMessageUser(content=p)]))) for p in prompts)
+    # Plain: each batch prefills whole padded prompts. Shared: the prefix once, then only the suffixes.
+    assert outputs["plain_widths"] == [full, full]
+    prefix, suffix = outputs["shared_widths"][:2]
+    assert prefix >= least and suffix < full - prefix + 8
+    assert len(outputs["shared_widths"]) == 4
+
+
+def test_the_common_prefix_is_counted_in_tokens():
+    from pytest_agorabench.providers.local_provider import _common_prefix_len
+
+    assert _common_prefix_len([[5, 6, 7], [5, 9], [8]]) == 0
+    assert _common_prefix_len([[1, 2, 3, 4], [1, 2, 3], [1, 2, 3, 9]]) == 3
+
+
+def test_the_reserved_cache_writes_in_place_and_changes_no_answer(tiny_dir, monkeypatch):
+    """Decoding into a cache reserved for the whole generation (no per-step copy) gives the answers of
+    transformers' own growing cache, with and without a shared prefix."""
+    from transformers.cache_utils import DynamicCache
+
+    import pytest_agorabench.providers.local_provider as local_provider
+
+    model = _model(tiny_dir, batch_size=8, batch_wait_ms=200)
+    engine = model.api.engine
+    assert engine._reserve  # a Llama: every layer full attention
+    generate = engine.model.generate
+    caches: list = []
+
+    def spying(*args, **kwargs):
+        caches.append(kwargs.get(engine._cache_arg))
+        return generate(*args, **kwargs)
+
+    monkeypatch.setattr(engine.model, "generate", spying)
+    shared = "the cat sat on the mat and the dog ran to the red fox " * 3
+    answers = {}
+    for reserve in (False, True):
+        monkeypatch.setattr(engine, "_reserve", reserve)
+        for label, prompts in (("shared", [shared + "a", shared + "two plus three"]), ("apart", ["a", "write a fox"])):
+            answers[reserve, label] = _batch_of(model, prompts, GenerateConfig(temperature=1.0, max_tokens=12))
+    assert answers[False, "shared"] == answers[True, "shared"] and answers[False, "apart"] == answers[True, "apart"]
+    kinds = [type(c).__name__ if c is not None else None for c in caches]
+    assert kinds[:2] == ["DynamicCache", None] and all(not isinstance(c, DynamicCache) for c in caches[2:])
+    assert all(type(layer).__name__ == "ReservedLayer" for layer in caches[2].layers)

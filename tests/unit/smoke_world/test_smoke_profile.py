@@ -39,6 +39,13 @@ def test_a_judge_the_user_names_judges_everything():
     assert list(judges.values()) == ["agora-script/tests/e2e/scripted.py:grader"]
 
 
+def test_structured_smoke_holds_a_grammar_judge_to_the_grade_line_and_leaves_others_free():
+    assert intrinsic_config(cfg(), "student", "/tmp/logs").judge_structured
+    assert not intrinsic_config(cfg(structured="off"), "student", "/tmp/logs").judge_structured
+    # A script or an API judge cannot take a grammar: its reply stays free text, parsed as before.
+    assert not intrinsic_config(cfg(judge="agora-script/tests/e2e/scripted.py:grader"), "student", "/tmp/logs").judge_structured
+
+
 def test_paper_and_quick_keep_their_llm_judges_and_the_hub():
     for name in ("paper", "quick"):
         profile = PROFILES[name]

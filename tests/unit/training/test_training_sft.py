@@ -95,7 +95,7 @@ def _prepared_batch(tiny_student, recipe, rows):
 def test_loss_only_on_responses(tiny_student, packing, rows, monkeypatch):
     # Keep the recipe's micro-batch of 6 (as with flash attention) so all documents land in one batch.
     monkeypatch.setattr("pytest_agorabench.training.sft._flash_attention_available", lambda: True)
-    recipe = get_recipe("smoke").with_overrides(packing=packing, max_length=256, per_device_batch=6)
+    recipe = get_recipe("smoke").with_overrides(packing=packing, length_buckets=not packing, max_length=256, per_device_batch=6)
     tokenizer, trainer, batch = _prepared_batch(tiny_student, recipe, rows)
     ids, labels = batch["input_ids"].flatten().tolist(), batch["labels"].flatten().tolist()
     if packing:
@@ -116,9 +116,29 @@ def test_loss_only_on_responses(tiny_student, packing, rows, monkeypatch):
 def test_packed_training_runs(tiny_student, tmp_path, rows):
     from pytest_agorabench.training.sft import train
 
-    recipe = get_recipe("smoke").with_overrides(packing=True, max_length=128, epochs=1, per_device_batch=2)
+    recipe = get_recipe("smoke").with_overrides(packing=True, length_buckets=False, max_length=128, epochs=1, per_device_batch=2)
     stats = train(tiny_student[0], rows, recipe, tmp_path / "packed")
     assert stats["steps"] >= 1 and (tmp_path / "packed" / "model.safetensors").exists()
+
+
+def test_length_buckets_keep_short_and_long_rows_in_separate_batches(tiny_student, rows):
+    """The smoke recipe's sampler, reached through the real Trainer's data loader: no batch pads a short
+    row to a long one, every row comes once per epoch, and the next epoch draws another order."""
+    long_rows = [{"id": f"long-{i}", "instruction": "Explain " + "why " * 40, "response": "Because."} for i in range(4)]
+    recipe = get_recipe("smoke").with_overrides(per_device_batch=2)
+    assert recipe.length_buckets
+    _, trainer, _ = _prepared_batch(tiny_student, recipe, rows + long_rows)
+    loader = trainer.get_train_dataloader()
+    orders = []
+    for epoch in (0, 1):
+        loader.set_epoch(epoch)
+        batches = list(loader)
+        lengths = [b["attention_mask"].sum(dim=1).tolist() for b in batches]
+        assert len(batches) == 5 and sum(len(rows_in) for rows_in in lengths) == 10
+        assert max(map(max, lengths)) > 1.4 * min(map(min, lengths))  # the long rows really are longer
+        assert all(max(rows_in) < 1.2 * min(rows_in) for rows_in in lengths)  # never a short row beside a long one
+        orders.append([b["input_ids"].flatten().tolist() for b in batches])
+    assert orders[0] != orders[1]
 
 
 def test_launch_command_line():
