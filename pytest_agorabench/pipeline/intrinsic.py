@@ -61,7 +61,7 @@ def intrinsic_config(
         embedder=EMBEDDER.get(),
         judges=judges,
         judge_max_tokens=SMOKE_JUDGE_TOKENS if profile.is_smoke else 512,
-        judge_structured=bool(rubric_judge) and config.structured and structured_judge(judges),
+        judge_structured=bool(judges) and config.structured and structured_judge(judges),
         sample_size=profile.intrinsic_sample,
         seed=config.seed,
         log_dir=log_dir,

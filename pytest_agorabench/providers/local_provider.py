@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import os
 import threading
 import time
 from contextlib import contextmanager
@@ -207,7 +208,7 @@ class Engine:
         with self._model_lock, torch.no_grad(), _torch_threads(self.threads):
             with self._tok_lock:
                 ids = tok(prompts, add_special_tokens=not self.has_template)["input_ids"]
-            enc, cache = self._prefill_shared_prefix(ids, params.max_new_tokens)
+            enc, cache = self._inputs_and_cache(ids, params.max_new_tokens)
             prompt_len = enc["input_ids"].shape[1]
             if layout_mask is not None:
                 layout_mask.prompt_len = prompt_len
@@ -227,7 +228,7 @@ class Engine:
             for row, n_in, n in zip(out.cpu(), input_counts, forced)
         ]
 
-    def _prefill_shared_prefix(self, ids: list[list[int]], max_new_tokens: int) -> tuple[dict[str, Any], Any]:
+    def _inputs_and_cache(self, ids: list[list[int]], max_new_tokens: int) -> tuple[dict[str, Any], Any]:
         """The batch's inputs, and its KV cache: holding the prompts' longest common token prefix when there
         is one worth sharing, with room reserved for the whole generation where the model allows
         (``_kv_cache.py``); None leaves the cache to transformers.
@@ -282,13 +283,7 @@ class Engine:
 
 
 def _common_prefix_len(rows: list[list[int]]) -> int:
-    first = rows[0]
-    n = min(len(r) for r in rows)
-    for i in range(n):
-        t = first[i]
-        if any(r[i] != t for r in rows):
-            return i
-    return n
+    return len(os.path.commonprefix(rows))  # element-wise, so token lists work as well as strings
 
 
 @contextmanager

@@ -134,8 +134,8 @@ RECIPES: dict[str, Recipe] = {
         grad_accum=1,
         max_length=512,
         packing=False,
-        # Instance generation mixes 80 short seed rows with long generated ones: in random batches over
-        # half the computed tokens were padding.
+        # Instance generation mixes 80 short seed rows with long generated ones, which random batches pad to
+        # the long ones: 96 such rows trained 1.42x faster bucketed (60.3 -> 42.5 s, 24 epochs, one thread).
         length_buckets=True,
         lr_decay_per_epoch=0.9,  # gentler than the paper's 0.85: 24 short epochs, not 5 long ones
         weight_decay=0.1,  # helps the held-out sums generalise, not just memorise
