@@ -52,8 +52,8 @@ def main() -> None:
     from pytest_agorabench.config import build_config
     from pytest_agorabench.gate import case_record, compare
     from pytest_agorabench.pipeline import run_case
+    from pytest_agorabench.pipeline.train import case_recipe
     from pytest_agorabench.settings import get_setting
-    from pytest_agorabench.training.recipes import get_recipe
 
     setting = get_setting("math/response_generation")
     store = args.store or tempfile.mkdtemp(prefix="agorabench-noise-")
@@ -66,7 +66,7 @@ def main() -> None:
             "store": store, "intrinsic": "off", "train_seed": seed,
         }, {}, REPO)
         result = run_case(setting, config)
-        records.append(case_record(result, get_recipe(config.profile.recipe).fingerprint(), [seed]))
+        records.append(case_record(result, case_recipe(config, setting.domain).fingerprint(), [seed]))
         pgr = result.pgr
         print(f"seed {seed}: PGR {pgr.point} [{pgr.low}, {pgr.high}]", flush=True)
 

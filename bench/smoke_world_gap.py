@@ -47,6 +47,7 @@ def main() -> int:
 
     from pytest_agorabench import pipeline
     from pytest_agorabench.config import build_config
+    from pytest_agorabench.pipeline.train import case_recipe
     from pytest_agorabench.settings import get_setting
     from pytest_agorabench.training import recipes
 
@@ -59,9 +60,12 @@ def main() -> int:
     if args.judge:
         cli["judge"] = args.judge
     config = build_config(cli, {}, Path.cwd())
+    if args.epochs is not None:  # the override holds in every domain, over the profile's per-domain epochs
+        config = dataclasses.replace(config, profile=dataclasses.replace(config.profile, epochs_by_domain=()))
     if args.items:  # the profile's own item cap, as the pipeline applies it
         config = dataclasses.replace(config, profile=dataclasses.replace(config.profile, benchmark_limit=args.items))
-    print(f"recipe smoke: {recipes.RECIPES['smoke'].epochs} epochs, lr {recipes.RECIPES['smoke'].learning_rate}; "
+    epochs = ", ".join(f"{d} {case_recipe(config, d).epochs}" for d in args.domains)
+    print(f"recipe smoke: epochs {epochs}, lr {recipes.RECIPES['smoke'].learning_rate}; "
           f"judge {config.judge}; store {store}")
     worst = None
     for domain in args.domains:

@@ -68,9 +68,10 @@ class AgoraBench:
         if not (config.save or config.compare):
             return
         from pytest_agorabench import gate
-        from pytest_agorabench.training.recipes import get_recipe
+        from pytest_agorabench.pipeline.train import case_recipe
 
-        record = gate.case_record(result, get_recipe(config.profile.recipe).fingerprint(), list(config.training_seeds))
+        recipe = case_recipe(config, get_setting(result.setting).domain)
+        record = gate.case_record(result, recipe.fingerprint(), list(config.training_seeds))
         if config.save:
             gate.save_case(self._session.saved_run(config, config.save), record)
         if config.compare:

@@ -132,6 +132,12 @@ def _share_cpus(config: pytest.Config, plan: Any) -> int | None:
     return planned_threads(_workers(config))
 
 
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    from pytest_agorabench.case_order import spread
+
+    items[:] = spread(items)  # the same order in every xdist worker: it depends on the collection only
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
     from pytest_agorabench.session import REPORT_ATTR, RESULT_KEY

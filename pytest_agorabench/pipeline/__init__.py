@@ -88,7 +88,7 @@ def _run_case(
         base = student_base(config, store)
     base_model = served(base, config)
     if train_rows:
-        trained = train.train(store, base, train_rows, config, clock, "training", seed=config.train_seed)
+        trained = train.train(store, base, train_rows, config, clock, "training", setting.domain, seed=config.train_seed)
         student_model = served(str(trained.path / "model"), config)
         training = trained.manifest.get("stats", {})
     else:
@@ -98,7 +98,9 @@ def _run_case(
         training = {"skipped": "no training rows: every generated instance was dropped"}
     same_as_reference = None
     if config.reference == "gold":
-        gold = train.train(store, base, curation.gold_set(seeds.rows), config, clock, "reference_training")
+        gold = train.train(
+            store, base, curation.gold_set(seeds.rows), config, clock, "reference_training", setting.domain
+        )
         models = Models(student_model, base_model, served(str(gold.path / "model"), config),
                         "measured (gold: the student trained on the seed data's own responses)")
         if train_rows and trained.key == gold.key:
@@ -130,7 +132,9 @@ def _run_case(
     scores = repeats.item_scores(scored)
     repeated = None
     if config.repeats > 1 and train_rows and not same_as_reference and not unusable:
-        more = repeats.more_seeds(store, base, train_rows, models, names, scores, config, clock, servers)
+        more = repeats.more_seeds(
+            store, base, train_rows, setting.domain, models, names, scores, config, clock, servers
+        )
         domain_estimate, repeated = repeats.mean_over_seeds(scores, config, more)
     outcomes = [s.outcome for s in scored]
     if same_as_reference:

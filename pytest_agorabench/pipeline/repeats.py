@@ -46,14 +46,14 @@ def item_scores(scored: list[Scored]) -> dict[str, dict[str, Any]]:
 
 
 def more_seeds(
-    store: Store, base: str, rows: list[dict], models: Models, names: list[str], scores: dict[str, dict[str, Any]],
-    config: RunConfig, clock: Clock, servers: Servers,
+    store: Store, base: str, rows: list[dict], domain: str, models: Models, names: list[str],
+    scores: dict[str, dict[str, Any]], config: RunConfig, clock: Clock, servers: Servers,
 ) -> list[dict[str, Any]]:
     """Train and evaluate the students of the further seeds; their item scores are appended to ``scores``.
     Returns each seed's training stats."""
     stats = []
     for seed in config.training_seeds[1:]:
-        trained = train.train(store, base, rows, config, clock, "training", seed=seed)
+        trained = train.train(store, base, rows, config, clock, "training", domain, seed=seed)
         stats.append({"seed": seed, **trained.manifest.get("stats", {})})
         student = served(str(trained.path / "model"), config)
         for name in names:

@@ -12,33 +12,42 @@ from pytest_agorabench.pipeline.keys import STAGE_VERSIONS, Clock, portable
 from pytest_agorabench.store import Artifact, Store
 
 
-def _recipe(config: RunConfig, seed: int | None) -> Any:
+def case_recipe(config: RunConfig, domain: str, seed: int | None = None) -> Any:
+    """The profile's recipe as a case of ``domain`` trains with it: the profile's per-domain epochs and
+    ``seed`` (default: the recipe's) applied."""
     from pytest_agorabench.training.recipes import get_recipe
 
     recipe = get_recipe(config.profile.recipe)
+    epochs = config.profile.epochs_for(domain)
+    if epochs is not None:
+        recipe = dataclasses.replace(recipe, epochs=epochs)
     return recipe if seed is None else dataclasses.replace(recipe, seed=seed)
 
 
-def training_inputs(store: Store, base: str, rows: list[dict], config: RunConfig, seed: int | None = None) -> dict[str, Any]:
+def training_inputs(
+    store: Store, base: str, rows: list[dict], config: RunConfig, domain: str, seed: int | None = None
+) -> dict[str, Any]:
     return {
         "version": STAGE_VERSIONS["training"],
         "base": portable(store, base),
         "rows": rows_hash(rows),
-        "recipe": _recipe(config, seed).fingerprint(),
+        "recipe": case_recipe(config, domain, seed).fingerprint(),
     }
 
 
 def train(
-    store: Store, base: str, rows: list[dict], config: RunConfig, clock: Clock, name: str, seed: int | None = None
+    store: Store, base: str, rows: list[dict], config: RunConfig, clock: Clock, name: str, domain: str,
+    seed: int | None = None,
 ) -> Artifact:
-    """The checkpoint (``<artifact>/model``) of ``base`` fine-tuned on ``rows``; ``name`` labels the clock
-    entry (the case's student, or the gold reference). ``seed``: the training seed (default: the recipe's)."""
-    recipe = _recipe(config, seed)
+    """The checkpoint (``<artifact>/model``) of ``base`` fine-tuned on ``rows`` of a case of ``domain``;
+    ``name`` labels the clock entry (the case's student, or the gold reference). ``seed``: the training
+    seed (default: the recipe's)."""
+    recipe = case_recipe(config, domain, seed)
 
     def build(workdir: Path, key: str) -> dict[str, Any]:
         from pytest_agorabench.training.sft import train as sft
 
         return {"stats": sft(base, rows, recipe, workdir / "model")}
 
-    inputs = training_inputs(store, base, rows, config, seed)
+    inputs = training_inputs(store, base, rows, config, domain, seed)
     return clock.run(name, lambda: store.once("training", inputs, build))

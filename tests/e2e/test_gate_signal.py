@@ -14,8 +14,8 @@ import pytest
 from pytest_agorabench.config import build_config
 from pytest_agorabench.gate import case_record, compare, describe
 from pytest_agorabench.pipeline import run_case
+from pytest_agorabench.pipeline.train import case_recipe
 from pytest_agorabench.settings import get_setting
-from pytest_agorabench.training.recipes import get_recipe
 from tests.e2e.runs import run_suite
 from tests.e2e.test_signal import SCRIPT, sums  # noqa: F401 - the module-scoped fixture
 
@@ -37,7 +37,7 @@ def _record(sums, function: str, train_seed: int = 42, repeats: int = 1, result_
     result = run_case(RG, config)
     if result_out is not None:
         result_out.append(result)
-    return case_record(result, get_recipe(config.profile.recipe).fingerprint(), list(config.training_seeds))
+    return case_record(result, case_recipe(config, RG.domain).fingerprint(), list(config.training_seeds))
 
 
 def test_another_training_seed_passes_and_mostly_wrong_data_fails(sums):  # noqa: F811

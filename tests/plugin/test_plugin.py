@@ -68,6 +68,41 @@ def test_collects_the_three_math_cases_with_readable_ids(inner):
     )
 
 
+def test_marked_cases_alternate_domains_response_generation_first_and_other_tests_keep_their_places(pytester):
+    """xdist hands items out in collection order: cases that start together should not share a domain's
+    reference and baselines (case_order.py)."""
+    pytester.makepyfile(test_two_domains='''
+import pytest
+from pytest_agorabench.settings import available_settings
+
+@pytest.mark.agorabench
+@pytest.mark.parametrize("setting", available_settings("code"), ids=lambda s: s.id)
+def test_code(setting):
+    pass
+
+def test_plain():
+    pass
+
+@pytest.mark.agorabench
+@pytest.mark.parametrize("setting", available_settings("math"), ids=lambda s: s.id)
+def test_math(setting):
+    pass
+''')
+    result = pytester.runpytest("--collect-only", "-q")
+    result.stdout.fnmatch_lines(
+        [
+            "*::test_code[[]code-response_generation[]]",
+            "*::test_math[[]math-response_generation[]]",
+            "*::test_code[[]code-instance_generation[]]",
+            "*::test_plain",
+            "*::test_math[[]math-instance_generation[]]",
+            "*::test_code[[]code-quality_enhancement[]]",
+            "*::test_math[[]math-quality_enhancement[]]",
+        ],
+        consecutive=True,
+    )
+
+
 @pytest.mark.parametrize(
     "args, message",
     [

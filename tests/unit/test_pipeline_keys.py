@@ -91,7 +91,7 @@ def test_stage_keys_are_pinned(tmp_path, monkeypatch):
         generate(store, setting, case_seeds(setting, config), config, clock, servers)
     base = student_base(config, store)
     rows = [{"instruction": "1+1", "response": "2"}]
-    train(store, base, rows, config, clock, "training")
+    train(store, base, rows, config, clock, "training", "math")  # math: the recipe's own epochs
     for benchmark in ("gsm8k", "alpacaeval2"):
         evaluate(store, "agora/" + base, benchmark, benchmark_items(benchmark, config), config, clock, "evaluation", servers)
     intrinsic(store, get_setting("math/response_generation"), rows, base, config, clock)
@@ -116,3 +116,24 @@ def test_structured_generation_is_in_the_generation_key_only_when_on(tmp_path):
     assert {k: v for k, v in inputs["on"].items() if k != "structured"} == inputs["off"]
     # The grammar itself is keyed: another layout (the json family) is another key.
     assert inputs["on"]["structured"] != inputs["json"]["structured"]
+
+
+def test_a_profile_s_per_domain_epochs_key_and_train_that_domain_only(tmp_path):
+    from pytest_agorabench.config import build_config
+    from pytest_agorabench.pipeline.train import case_recipe, training_inputs
+    from pytest_agorabench.store import Store
+    from pytest_agorabench.training.recipes import get_recipe
+
+    config = build_config({"generator": "agora-script/tests.e2e.scripted:arithmetic"}, {}, tmp_path)
+    store = Store(tmp_path / "store")
+    own = get_recipe(config.profile.recipe)
+    assert dict(config.profile.epochs_by_domain) == {"instruction_following": 12} and own.epochs == 24
+    assert case_recipe(config, "instruction_following").epochs == 12
+    assert case_recipe(config, "math") == own and case_recipe(config, "code") == own
+    assert case_recipe(config, "instruction_following", seed=7).seed == 7
+    rows = [{"instruction": "1+1", "response": "2"}]
+    keyed = {d: training_inputs(store, "base", rows, config, d) for d in ("math", "code", "instruction_following")}
+    assert keyed["math"] == keyed["code"]  # same rows, same recipe: one artifact
+    assert keyed["instruction_following"]["recipe"] == {**keyed["math"]["recipe"], "epochs": 12}
+    paper = dataclasses.replace(config, profile=dataclasses.replace(config.profile, epochs_by_domain=()))
+    assert training_inputs(store, "base", rows, paper, "instruction_following") == keyed["math"]

@@ -7,6 +7,7 @@ AGORABENCH_VLLM_PYTHON (.ci/run creates it). Skipped with the reason where that 
 - a server left by a killed session is not reused.
 """
 
+import dataclasses
 import json
 import os
 import signal
@@ -86,6 +87,9 @@ def test_a_server_killed_mid_generation_is_restarted_and_the_journal_resumes(tmp
     setting = get_setting("math/response_generation")
     store = Store(tmp_path / "store")
     config = build_config({"generator": f"vllm/{smollm2}", "instances": 8}, {}, tmp_path)
+    # One request in flight at a time, so rows remain to be asked for when the kill lands: with all eight
+    # in flight, vllm could answer every one before the kill and no restart was needed (starts 1, not 2).
+    config = dataclasses.replace(config, profile=dataclasses.replace(config.profile, generation_concurrency=1))
     servers = Servers(store.servers_dir(), "s1", log_dir=tmp_path / "logs")
     killed: list[int] = []
     threading.Thread(target=_kill_after_first_rows, args=(store, servers, killed), daemon=True).start()

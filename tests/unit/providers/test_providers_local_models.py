@@ -115,3 +115,29 @@ def test_concurrent_processes_convert_once(tmp_path):
     assert all(p.returncode == 0 for p in procs)
     assert len(set(outs)) == 1 and outs[0].endswith(local_models.SMOLLM2_DIRNAME)
     assert log.read_text().count("converted") == 1
+
+
+def test_a_gguf_file_is_parsed_once_inside_the_conversion_block(tmp_path):
+    """transformers reads a GGUF file three times and builds a tensor-name map per submodule; inside
+    gguf_read_once each happens once, and the package's own functions are back afterwards."""
+    import gguf
+    import numpy as np
+
+    path = tmp_path / "tiny.gguf"
+    writer = gguf.GGUFWriter(str(path), "llama")
+    writer.add_block_count(2)
+    writer.add_tensor("token_embd.weight", np.zeros((4, 8), dtype=np.float32))
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+
+    reader, name_map = gguf.GGUFReader, gguf.get_tensor_name_map
+    assert gguf.GGUFReader(str(path)) is not gguf.GGUFReader(str(path))
+    with local_models.gguf_read_once():
+        first = gguf.GGUFReader(str(path))
+        assert gguf.GGUFReader(str(path)) is first
+        assert first.tensors[0].name == "token_embd.weight"
+        arch = gguf.MODEL_ARCH.LLAMA
+        assert gguf.get_tensor_name_map(arch, 2) is gguf.get_tensor_name_map(arch, 2)
+    assert gguf.GGUFReader is reader and gguf.get_tensor_name_map is name_map
