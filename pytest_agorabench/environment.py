@@ -27,7 +27,7 @@ PREFIX = "AGORABENCH_"
 # Read only by this project's own test suite (conftest.py), not by the plugin: not a typo of ours.
 TEST_SUITE_ONLY = frozenset({"AGORABENCH_WHEEL_TEST"})
 EMBEDDER_NAMES = ("all-minilm-l6-v2", "hashed")  # intrinsic/embeddings.py EMBEDDERS (a test keeps them equal)
-SANDBOX_NAMES = ("agora", "docker")  # known without asking inspect's registry
+SANDBOX_NAMES = ("agora", "isolated", "docker")  # known without asking inspect's registry
 
 
 class EnvironmentVariableError(AgoraBenchError, ValueError):
@@ -157,7 +157,9 @@ MODEL_CACHE = Variable(
     "where converted local models (SmolLM2, MiniLM) are kept", _directory_to_fill,
 )
 SANDBOX = Variable(
-    "AGORABENCH_SANDBOX", "agora, docker, docker:FILE (a compose file) or another inspect sandbox as NAME[:CONFIG]",
+    "AGORABENCH_SANDBOX",
+    "agora, isolated (agora, and a start-up error where its namespace boundary is missing), docker, "
+    "docker:FILE (a compose file) or another inspect sandbox as NAME[:CONFIG]",
     "agora", "the inspect sandbox code benchmarks run in", _sandbox, unset=("agora", None),
 )
 SANDBOX_DROP_ROOT = Variable(

@@ -50,6 +50,9 @@ def pytest_configure(config: pytest.Config) -> None:
     cli = {option.key: config.getoption(f"agorabench_{option.key}") for option in OPTIONS}
     try:
         environment.validate()
+        from pytest_agorabench.sandbox.isolation import check_required
+
+        check_required()  # AGORABENCH_SANDBOX=isolated: before any case, not at the first code benchmark
         pyproject = read_pyproject_table(rootdir)
         run_config = build_config(cli, pyproject, rootdir)
         plan = _gpu_plan(config, run_config)

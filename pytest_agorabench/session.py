@@ -135,6 +135,16 @@ class AgoraSession:
         if wanted:
             check_baseline_cases(self.saved_run(config, config.compare), wanted)
 
+    @pytest.hookimpl
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        if self.is_worker:
+            return
+        from _pytest.junitxml import xml_key  # what pytest's record_testsuite_property fixture writes through
+
+        xml = session.config.stash.get(xml_key, None)
+        if xml is not None:
+            xml.add_global_property("sandbox_isolation", sandbox_isolation())
+
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node: Any) -> None:
         """pytest-xdist, on the controller: hand the session id to each worker."""
@@ -160,11 +170,14 @@ class AgoraSession:
 
     @pytest.hookimpl
     def pytest_report_header(self) -> list[str]:
+        lines = [f"agorabench sandbox: {sandbox_isolation()}"]
         if self.cpu_threads is not None:
-            return [f"agorabench CPU: {self.cpu_threads} torch thread(s) per worker (no GPUs; OMP_NUM_THREADS overrides)"]
-        if self.gpu_plan is None or self.gpu_plan.empty:
-            return []
-        return [f"agorabench GPU plan: {self.gpu_plan.describe()}"]
+            lines.append(
+                f"agorabench CPU: {self.cpu_threads} torch thread(s) per worker (no GPUs; OMP_NUM_THREADS overrides)"
+            )
+        elif self.gpu_plan is not None and not self.gpu_plan.empty:
+            lines.append(f"agorabench GPU plan: {self.gpu_plan.describe()}")
+        return lines
 
     @pytest.hookimpl
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -183,6 +196,7 @@ class AgoraSession:
         if self.is_worker or not self.cases:
             return
         run = self.config.summary()
+        run["sandbox_isolation"] = sandbox_isolation()
         if self.gpu_plan is not None:
             run["gpu_plan"] = self.gpu_plan.to_dict()
         servers = {name: info for case in self.cases for name, info in case.get("servers", {}).items()}
@@ -226,6 +240,17 @@ class AgoraSession:
             terminalreporter.write_line(f"{what}: {path}")
         if self.config.save:
             terminalreporter.write_line(f"saved run {self.config.save!r}: {self.saved_path}")
+
+
+def sandbox_isolation() -> str:
+    """What contains the code benchmarks' programs in this run, in words (header, JSON report, JUnit)."""
+    from pytest_agorabench.environment import SANDBOX
+    from pytest_agorabench.sandbox.isolation import isolation
+
+    name, _ = SANDBOX.get()
+    if name not in ("agora", "isolated"):
+        return f"{name} (an inspect sandbox of its own; our namespace boundary is not used)"
+    return isolation().describe()
 
 
 def gate_summary(cases: list[dict[str, Any]], config: RunConfig) -> dict[str, Any] | None:

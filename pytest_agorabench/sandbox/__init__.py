@@ -17,7 +17,12 @@ Always, by the kernel or by the parent process (``local.py``, ``_guard.py``):
   below holds (it is never in a variable the program can reach by walking frames; the hook refuses the
   routes that read it anyway), see ``_guard.py``; the marker says the program reached its end, not that its
   tests meant anything (code that subverts its own tests, e.g. an object equal to everything, passes).
-Where the machine allows it:
+Where the machine allows it, the operating-system boundary (``isolation.py``, bubblewrap): new user, mount,
+PID, network, IPC, UTS and cgroup namespaces; uid 65534 inside; a filesystem of the interpreter and /usr
+read-only, the program's directory, a private /tmp and a minimal /dev, and nothing else of the host (no
+home, no checkout, no store, no /proc at all); no further user namespaces. The header, the JSON report and
+JUnit say which layer ran (``sandbox_isolation``); ``AGORABENCH_SANDBOX=isolated`` makes a missing boundary a
+start-up error. Without it (no bwrap, or a kernel that forbids the namespaces), the fallback:
 - no network: a fresh network namespace (``unshare --net``, with ``--map-root-user`` for non-root users);
 - run as root: the program runs as uid 65534 when our interpreter is readable by it, so the kernel also
   refuses its writes outside the directory, its signals to our processes and its reads of our /proc entries.
@@ -33,9 +38,10 @@ Settings (environment variables): ``AGORABENCH_TIMEOUT_SCALE`` (time-limit facto
 ``docker[:compose.yaml]``, ...). Programs run with ``python -I -S``: the standard library only, no
 site-packages, and no ``exit()``/``quit()`` helpers.
 
-RLIMIT_NPROC does not bind root, and audit hooks can be defeated by code written to defeat them: for code
-that may be adversarial, choose inspect's docker sandbox (``AGORABENCH_SANDBOX=docker``), which the code
-scorers use through the same interface (``inspect_env.py`` registers ours as ``agora``).
+The verdict is only as good as the nonce's secrecy inside the program's own process, which the hook
+guards; the boundary keeps everything else of the host out of reach whatever the program does to the hook.
+Inspect's docker sandbox (``AGORABENCH_SANDBOX=docker``) remains an option; the code scorers use it through
+the same interface (``inspect_env.py`` registers ours as ``agora``).
 """
 
 from __future__ import annotations

@@ -42,6 +42,7 @@ class CommandResult:
     timed_out: bool
     output_limited: bool
     seconds: float
+    isolated: bool = False  # it ran inside the namespace boundary (isolation.py)
 
 
 def workers() -> int:
@@ -160,13 +161,25 @@ async def run_command(
         return await _run(argv, cwd=Path(cwd), timeout=timeout, output_bytes=output_bytes, stdin=stdin, env=env)
 
 
+def boxed_argv(argv: list[str], cwd: Path) -> tuple[list[str], bool]:
+    """The command line that runs ``argv`` in ``cwd`` inside the namespace boundary where this machine has
+    one (and whether it does), else inside a fresh network namespace where it can."""
+    from pytest_agorabench.sandbox.isolation import bwrap_prefix, inside_argv, isolation
+
+    if isolation().isolated:
+        bwrap = shutil.which("bwrap")
+        if bwrap is not None:
+            return [*bwrap_prefix(bwrap, cwd, argv[0]), *inside_argv(argv)], True
+    return [*network_prefix(), *argv], False
+
+
 async def _run(
     argv: list[str], *, cwd: Path, timeout: float, output_bytes: int, stdin: bytes, env: dict[str, str] | None
 ) -> CommandResult:
     start = time.perf_counter()
+    command, isolated = boxed_argv(argv, cwd)
     proc = await asyncio.create_subprocess_exec(
-        *network_prefix(),
-        *argv,
+        *command,
         cwd=str(cwd),
         env=minimal_env(cwd, env),
         stdin=asyncio.subprocess.PIPE,
@@ -217,6 +230,7 @@ async def _run(
         timed_out=timed_out,
         output_limited=limited,
         seconds=time.perf_counter() - start,
+        isolated=isolated,
     )
 
 

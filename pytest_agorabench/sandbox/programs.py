@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING, Any
 from pytest_agorabench.errors import AgoraBenchError
 from pytest_agorabench.environment import SANDBOX_DROP_ROOT, SANDBOX_PYTHON
 from pytest_agorabench.sandbox._guard import ARGUMENTS, EXIT_SETUP, MARKER_PREFIX, STARTED
+from pytest_agorabench.sandbox._guard import _count_processes as count_processes
+from pytest_agorabench.sandbox.isolation import isolation
 from pytest_agorabench.sandbox.limits import Limits
 from pytest_agorabench.sandbox.local import CommandResult, remove_tree, run_command
 
@@ -66,7 +68,10 @@ def _tail_line(text: str) -> str:
 
 
 def verdict(result: CommandResult, nonce: str) -> ProgramResult:
-    """Classify a finished run of the guard."""
+    """Classify a finished run of the guard. Only a failure the program cannot fake is a sandbox error: one
+    before the guard's ``STARTED`` line inside the namespace boundary, where the program has no ``/proc`` to
+    reopen its own stdout and steal that line. Elsewhere every failure is the program's (a guard that could
+not start it fails it: our bug would show as failures, never as a program's forged sandbox error)."""
     marker = f"{MARKER_PREFIX}{nonce}"
     started = result.stdout.startswith(f"{STARTED}\n")  # the guard's first write, before the program's
     out = result.stdout[len(STARTED) + 1 :] if started else result.stdout
@@ -86,8 +91,8 @@ def verdict(result: CommandResult, nonce: str) -> ProgramResult:
             name = f"signal {-code}"
         why = " (its CPU limit)" if name == "SIGXCPU" else ""  # SIGKILL: the CPU hard limit, or itself
         return ProgramResult("crashed", f"killed by {name}{why}", **common)
-    if not started and (code == EXIT_SETUP or (code and result.stderr.startswith("unshare:"))):
-        # The sandbox, not the program, failed (e.g. no more network namespaces): not the program's fault.
+    if not started and result.isolated and (code == EXIT_SETUP or result.stderr.startswith("bwrap:")):
+        # The sandbox, not the program, failed (bwrap could not set up, the guard could not start it).
         return ProgramResult("error", _tail_line(result.stderr) or "the sandbox guard failed", **common)
     if code == 0:
         return ProgramResult("failed", "exited before its end without an error", **common)
@@ -98,21 +103,25 @@ def _files(source: str) -> dict[str, str]:
     return {PROGRAM_FILE: source, GUARD_FILE: GUARD_SOURCE}
 
 
-def guard_command(python: str, limits: Limits, run_as: int | None) -> list[str]:
+def guard_command(python: str, limits: Limits, run_as: int | None, isolated: bool = False) -> list[str]:
     """The command that runs the guard around ``program.py`` (argument order: ``_guard.ARGUMENTS``)."""
     config: dict[str, Any] = {"program": PROGRAM_FILE, **limits.child_config()}
     config["run_as_uid"] = -1 if run_as is None else run_as
+    if isolated:
+        # RLIMIT_NPROC counts our uid's processes across the machine, and inside the boundary the guard has
+        # no /proc to count them: the parent counts for it.
+        config["max_processes"] += count_processes(os.geteuid())
     return [python, "-I", "-S", GUARD_FILE, *(str(config[name]) for name in ARGUMENTS)]
 
 
-async def _run_local(source: str, limits: Limits, python: str, run_as: int | None) -> ProgramResult:
+async def _run_local(source: str, limits: Limits, python: str, run_as: int | None, isolated: bool) -> ProgramResult:
     workdir = Path(tempfile.mkdtemp(prefix="agora-sandbox-"))
     try:
         for name, text in _files(source).items():
             (workdir / name).write_text(text, encoding="utf-8")
         nonce = secrets.token_hex(16)
         result = await run_command(
-            guard_command(python, limits, run_as),
+            guard_command(python, limits, run_as, isolated),
             cwd=workdir,
             timeout=limits.wall_seconds,
             output_bytes=limits.output_bytes,
@@ -124,7 +133,7 @@ async def _run_local(source: str, limits: Limits, python: str, run_as: int | Non
 
 
 async def _run_in(
-    sandbox: SandboxEnvironment, source: str, limits: Limits, python: str, run_as: int | None
+    sandbox: SandboxEnvironment, source: str, limits: Limits, python: str, run_as: int | None, isolated: bool
 ) -> ProgramResult:
     from inspect_ai.util import OutputLimitExceededError
 
@@ -133,7 +142,7 @@ async def _run_in(
     nonce = secrets.token_hex(16)
     try:
         done = await sandbox.exec(
-            guard_command(python, limits, run_as),
+            guard_command(python, limits, run_as, isolated),
             input=f"{nonce}\n",
             timeout=max(1, math.ceil(limits.wall_seconds)),
             timeout_retry=False,
@@ -142,7 +151,7 @@ async def _run_in(
         return ProgramResult("timeout", "the wall-clock limit ran out", limits.wall_seconds)
     except OutputLimitExceededError:
         return ProgramResult("output_limit", "the program wrote more output than allowed", 0.0)
-    result = CommandResult(done.returncode, done.stdout, done.stderr, False, False, 0.0)
+    result = CommandResult(done.returncode, done.stdout, done.stderr, False, False, 0.0, isolated)
     return verdict(result, nonce)
 
 
@@ -195,12 +204,15 @@ async def run_python(
     interpreter there (default: ours locally and in the ``agora`` sandbox, ``python3`` elsewhere).
     """
     limits = limits or Limits().scaled()
-    if sandbox is None:
-        python = python or SANDBOX_PYTHON.get() or sys.executable
-        return await _run_local(source, limits, python, unprivileged_uid(python))
     from pytest_agorabench.sandbox.inspect_env import AgoraSandboxEnvironment
 
-    if isinstance(sandbox, AgoraSandboxEnvironment):  # ours runs on this machine, with our interpreter
-        python = python or SANDBOX_PYTHON.get() or sys.executable
-        return await _run_in(sandbox, source, limits, python, unprivileged_uid(python))
-    return await _run_in(sandbox, source, limits, python or "python3", None)
+    if sandbox is not None and not isinstance(sandbox, AgoraSandboxEnvironment):
+        return await _run_in(sandbox, source, limits, python or "python3", None, False)
+    # Ours runs on this machine with our interpreter: inside the namespace boundary it already runs as uid
+    # 65534 with nothing of ours mounted; without it, as root, the guard drops to 65534 where it can.
+    python = python or SANDBOX_PYTHON.get() or sys.executable
+    isolated = isolation().isolated
+    run_as = None if isolated else unprivileged_uid(python)
+    if sandbox is None:
+        return await _run_local(source, limits, python, run_as, isolated)
+    return await _run_in(sandbox, source, limits, python, run_as, isolated)

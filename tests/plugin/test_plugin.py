@@ -157,6 +157,21 @@ def test_report_junit_and_summary(inner):
     assert 'href="#math-instance_generation"' in (inner.path / "out.html").read_text()  # next to the JSON
 
 
+def test_the_sandbox_layer_is_said_once_in_the_header_the_json_report_and_junit(inner):
+    from pytest_agorabench.sandbox.isolation import isolation
+
+    expected = isolation().describe()  # bwrap (...) here, or none (why) on a machine without the boundary
+    report = inner.path / "out.json"
+    result = inner.runpytest(f"--agora-json={report}", "--junitxml=junit.xml", "-k", "instance_generation")
+    result.assert_outcomes(passed=1)
+    assert json.loads(report.read_text())["config"]["sandbox_isolation"] == expected
+    suite = ET.parse(inner.path / "junit.xml").getroot().find("testsuite")
+    props = [(p.get("name"), p.get("value")) for p in suite.find("properties").iter("property")]
+    assert ("sandbox_isolation", expected) in props
+    assert sum(line.startswith("agorabench sandbox: ") for line in result.outlines) == 1
+    result.stdout.fnmatch_lines([f"agorabench sandbox: {expected}"])
+
+
 def test_a_json_report_named_html_is_not_overwritten_by_the_page(inner):
     inner.runpytest("--agora-json=out.html", "-k", "instance_generation").assert_outcomes(passed=1)
     assert json.loads((inner.path / "out.html").read_text())["schema"] == "pytest-agorabench/report"

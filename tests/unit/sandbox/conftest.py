@@ -34,8 +34,28 @@ def fast_limits() -> Limits:
 
 
 @pytest.fixture
-def run_program():
-    """``run_program(source, limits=FAST)``: one program through the local sandbox."""
+def fallback(monkeypatch):
+    """The sandbox as on a machine without the namespace boundary (isolation.py): the guard's audit hook,
+    the limits, the uid drop and the network namespace. The hook's and the fallback's own tests run here,
+    so that what they check is theirs and not the boundary's; test_sandbox_isolation.py runs the same
+    attacks through the default sandbox."""
+    from pytest_agorabench.sandbox import local, programs
+    from pytest_agorabench.sandbox.isolation import Isolation
+
+    monkeypatch.setattr(programs, "isolation", lambda python=None: Isolation("none", "the fallback, for a test"))
+    monkeypatch.setattr(local, "boxed_argv", lambda argv, cwd: ([*local.network_prefix(), *argv], False))
+
+
+@pytest.fixture
+def run_default():
+    """``run_default(source, limits=FAST)``: one program through the sandbox as users get it."""
+    return run
+
+
+@pytest.fixture
+def run_program(fallback):
+    """``run_program(source, limits=FAST)``: one program through the local sandbox without the namespace
+    boundary (the ``fallback`` fixture), so the guard's own defences are what is tested."""
     return run
 
 

@@ -422,8 +422,9 @@ def test_a_renamed_sub_interpreter_module_still_cannot_create_one(run_program):
 
 
 @pytest.mark.parametrize("route", sorted(FORGERS))
-def test_each_attack_forges_a_guard_that_keeps_the_nonce_in_a_local(route, tmp_path):
-    # Proof that the attacks above work: without our defences they pass.
+def test_each_attack_forges_a_guard_that_keeps_the_nonce_in_a_local(route, tmp_path, fallback):
+    # Proof that the attacks above work: without our defences (the hook, and the boundary's missing /proc)
+    # they pass.
     if route.startswith("renamed"):
         needs_loadable_interpreters()
     result, nonce = run_leaky(PRELUDE + FORGERS[route], tmp_path)

@@ -14,6 +14,8 @@ from pytest_agorabench.sandbox import Limits, run_python
 from pytest_agorabench.sandbox.programs import DROP_ROOT_ENV, NOBODY, unprivileged_uid
 
 SYSTEM_PYTHON = shutil.which("python3", path="/usr/bin:/bin")
+# The uid drop is the fallback's: inside the namespace boundary every program is uid 65534 already.
+pytestmark = pytest.mark.usefixtures("fallback")
 
 
 @pytest.fixture(autouse=True)

@@ -1,0 +1,137 @@
+"""The operating-system boundary around every sandboxed command: bubblewrap namespaces where the kernel allows.
+
+Each command runs under ``bwrap`` in new user, mount, PID, network, IPC, UTS and cgroup namespaces, as uid and
+gid 65534 inside, with a filesystem made of: the interpreter's installation and the system's ``/usr``
+read-only (the programs' standard library and the shared libraries it links), the command's own directory
+writable at its own path, a private tmpfs ``/tmp``, a minimal ``/dev``, and a read-only root holding them.
+Nothing else of the host is there:
+no home, no checkout, no store, no ``/etc`` beyond the loader cache, and no ``/proc`` at all (no process's
+memory, environment or file descriptors, its own included). It cannot create further user namespaces, its
+session is new (no terminal to inject into), and it dies with its parent.
+
+Where bubblewrap is missing or the kernel refuses unprivileged namespaces, ``isolation()`` says so and the
+sandbox falls back to what it did before (a network namespace through ``unshare`` and the guard's checks);
+``AGORABENCH_SANDBOX=isolated`` makes that a start-up error instead. The probe runs once per process.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from pytest_agorabench.environment import SANDBOX
+from pytest_agorabench.errors import AgoraBenchError
+
+INSIDE_UID = 65534  # nobody: never root inside, never a uid that owns anything
+# Top-level host paths that may be symlinks into /usr (merged /usr) or real directories of system libraries.
+_SYSTEM_DIRS = ("/bin", "/lib", "/lib32", "/lib64", "/libx32", "/sbin")
+_LOADER_CACHE = "/etc/ld.so.cache"
+
+
+class IsolationUnavailable(AgoraBenchError, RuntimeError):
+    """``AGORABENCH_SANDBOX=isolated`` was asked for and this machine cannot give it."""
+
+
+@dataclass(frozen=True)
+class Isolation:
+    kind: str  # "bwrap": the namespace boundary; "none": the fallback (network namespace and guard only)
+    detail: str  # for people: what runs, or why the boundary is missing
+
+    @property
+    def isolated(self) -> bool:
+        return self.kind == "bwrap"
+
+    def describe(self) -> str:
+        return f"{self.kind} ({self.detail})"
+
+
+def interpreter_root(python: str) -> Path:
+    """The installation a Python executable belongs to (``<root>/bin/python3.x``), symlinks resolved."""
+    return Path(os.path.realpath(python)).parent.parent
+
+
+def bwrap_prefix(bwrap: str, workdir: Path, python: str) -> list[str]:
+    """``bwrap`` arguments that run a command inside the boundary, with ``workdir`` as its cwd."""
+    workdir = Path(os.path.realpath(workdir))
+    args = [
+        bwrap,
+        "--unshare-all",  # ipc, pid, net, uts, cgroup (and user where it can)
+        "--unshare-user",  # required: the uid inside is ours to choose, and no further namespaces
+        "--uid", str(INSIDE_UID),
+        "--gid", str(INSIDE_UID),
+        "--disable-userns",
+        "--die-with-parent",
+        "--new-session",
+        "--ro-bind", "/usr", "/usr",
+    ]
+    for path in _SYSTEM_DIRS:
+        if os.path.islink(path):
+            args += ["--symlink", os.readlink(path), path]
+        elif os.path.isdir(path):
+            args += ["--ro-bind", path, path]
+    if os.path.isfile(_LOADER_CACHE):
+        args += ["--ro-bind", _LOADER_CACHE, _LOADER_CACHE]
+    root = interpreter_root(python)
+    if root != Path("/usr") and root != Path("/"):
+        args += ["--ro-bind", str(root), str(root)]
+    args += [
+        "--tmpfs", "/tmp",
+        "--dev", "/dev",
+        "--bind", str(workdir), str(workdir),  # after /tmp: the directory usually lives under it
+        "--chdir", str(workdir),
+        "--remount-ro", "/",  # the private root itself: writes go to the directory or /tmp only
+    ]
+    return args
+
+
+def inside_argv(argv: list[str]) -> list[str]:
+    """The command as it runs inside: a Python named through a symlink (a venv's ``bin/python``) is run by
+    its real path, which the boundary mounts; the venv itself is not there."""
+    first = argv[0]
+    if os.path.basename(first).startswith("python"):
+        first = os.path.realpath(first)
+    return [first, *argv[1:]]
+
+
+@lru_cache(maxsize=4)
+def isolation(python: str = sys.executable) -> Isolation:
+    """Which boundary this machine gives commands run with ``python``: probed once by running it inside."""
+    if not sys.platform.startswith("linux"):
+        return Isolation("none", "namespaces are Linux only")
+    bwrap = shutil.which("bwrap")
+    if bwrap is None:
+        return Isolation("none", "bubblewrap (bwrap) is not installed; e.g. apt-get install bubblewrap")
+    probe_dir = Path(os.path.realpath(__import__("tempfile").mkdtemp(prefix="agora-isolation-probe-")))
+    try:
+        command = [
+            *bwrap_prefix(bwrap, probe_dir, python),
+            *inside_argv([python, "-I", "-S", "-c", "import os, json; print(os.getuid(), os.path.exists('/proc/1'))"]),
+        ]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=30, env={"PATH": "/usr/bin:/bin"})
+    except (OSError, subprocess.SubprocessError) as exc:
+        return Isolation("none", f"bwrap could not start: {exc}")
+    finally:
+        shutil.rmtree(probe_dir, ignore_errors=True)
+    if done.returncode != 0 or done.stdout.split() != [str(INSIDE_UID), "False"]:
+        why = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1][:200]
+        return Isolation("none", f"bwrap failed here ({why}): the kernel may forbid unprivileged namespaces")
+    return Isolation("bwrap", f"{bwrap}: own user/mount/pid/net/ipc namespaces, uid {INSIDE_UID}, no /proc")
+
+
+def required() -> bool:
+    """``AGORABENCH_SANDBOX=isolated``: the boundary is required, its absence a start-up error."""
+    return SANDBOX.get()[0] == "isolated"
+
+
+def check_required(python: str = sys.executable) -> None:
+    """Raise ``IsolationUnavailable`` (with the reason) when isolation is required and missing."""
+    found = isolation(python)
+    if required() and not found.isolated:
+        raise IsolationUnavailable(
+            f"AGORABENCH_SANDBOX=isolated, but this machine cannot isolate sandboxed programs: {found.detail}"
+        )
