@@ -55,8 +55,56 @@ def interpreter_root(python: str) -> Path:
     return Path(os.path.realpath(python)).parent.parent
 
 
-def bwrap_prefix(bwrap: str, workdir: Path, python: str) -> list[str]:
-    """``bwrap`` arguments that run a command inside the boundary, with ``workdir`` as its cwd."""
+# System calls a test program has no use for and that reach past the namespaces: other processes' memory
+# (ptrace, process_vm_*), mounts and namespaces, the kernel keyring, BPF, perf, userfaultfd, modules,
+# file handles that open by inode. Refused with EPERM by a seccomp filter (libseccomp through pyseccomp).
+DENIED_SYSCALLS = (
+    "ptrace", "process_vm_readv", "process_vm_writev", "mount", "umount2", "pivot_root", "unshare", "setns",
+    "keyctl", "add_key", "request_key", "bpf", "perf_event_open", "userfaultfd", "kexec_load",
+    "init_module", "finit_module", "delete_module", "open_by_handle_at", "fsopen", "fsmount", "move_mount",
+    "open_tree",
+)
+
+
+@lru_cache(maxsize=1)
+def seccomp_program() -> bytes | None:
+    """The compiled filter (classic BPF, as ``bwrap --seccomp`` reads it), or None where libseccomp is
+    missing; built once per process."""
+    try:
+        import errno
+
+        import pyseccomp
+
+        rules = pyseccomp.SyscallFilter(defaction=pyseccomp.ALLOW)
+        for name in DENIED_SYSCALLS:
+            rules.add_rule(pyseccomp.ERRNO(errno.EPERM), name)
+        import tempfile
+
+        with tempfile.TemporaryFile() as handle:
+            rules.export_bpf(handle)
+            handle.seek(0)
+            return handle.read()
+    except Exception:  # noqa: BLE001 - no pyseccomp, no libseccomp.so, an unknown syscall name: no filter
+        return None
+
+
+def seccomp_fd() -> int | None:
+    """A fresh descriptor holding the filter for one bwrap run (it reads it once), or None. The caller
+    passes it to the child and closes it after the start."""
+    program = seccomp_program()
+    if program is None:
+        return None
+    fd = os.memfd_create("agora-seccomp") if hasattr(os, "memfd_create") else None
+    if fd is None:
+        return None
+    os.write(fd, program)
+    os.lseek(fd, 0, os.SEEK_SET)
+    return fd
+
+
+def bwrap_prefix(bwrap: str, workdir: Path, python: str, seccomp: int | None = None) -> list[str]:
+    """``bwrap`` arguments that run a command inside the boundary, with ``workdir`` as its cwd; ``seccomp``:
+    a descriptor of the filter (``seccomp_fd``) the child inherits."""
     workdir = Path(os.path.realpath(workdir))
     args = [
         bwrap,
@@ -86,6 +134,8 @@ def bwrap_prefix(bwrap: str, workdir: Path, python: str) -> list[str]:
         "--chdir", str(workdir),
         "--remount-ro", "/",  # the private root itself: writes go to the directory or /tmp only
     ]
+    if seccomp is not None:
+        args += ["--seccomp", str(seccomp)]
     return args
 
 
@@ -107,20 +157,29 @@ def isolation(python: str = sys.executable) -> Isolation:
     if bwrap is None:
         return Isolation("none", "bubblewrap (bwrap) is not installed; e.g. apt-get install bubblewrap")
     probe_dir = Path(os.path.realpath(__import__("tempfile").mkdtemp(prefix="agora-isolation-probe-")))
+    seccomp = seccomp_fd()
     try:
         command = [
-            *bwrap_prefix(bwrap, probe_dir, python),
+            *bwrap_prefix(bwrap, probe_dir, python, seccomp),
             *inside_argv([python, "-I", "-S", "-c", "import os, json; print(os.getuid(), os.path.exists('/proc/1'))"]),
         ]
-        done = subprocess.run(command, capture_output=True, text=True, timeout=30, env={"PATH": "/usr/bin:/bin"})
+        done = subprocess.run(
+            command, capture_output=True, text=True, timeout=30, env={"PATH": "/usr/bin:/bin"},
+            pass_fds=() if seccomp is None else (seccomp,),
+        )
     except (OSError, subprocess.SubprocessError) as exc:
         return Isolation("none", f"bwrap could not start: {exc}")
     finally:
         shutil.rmtree(probe_dir, ignore_errors=True)
+        if seccomp is not None:
+            os.close(seccomp)
     if done.returncode != 0 or done.stdout.split() != [str(INSIDE_UID), "False"]:
         why = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1][:200]
         return Isolation("none", f"bwrap failed here ({why}): the kernel may forbid unprivileged namespaces")
-    return Isolation("bwrap", f"{bwrap}: own user/mount/pid/net/ipc namespaces, uid {INSIDE_UID}, no /proc")
+    filtered = "a seccomp filter" if seccomp is not None else "no seccomp filter (pyseccomp or libseccomp missing)"
+    return Isolation(
+        "bwrap", f"{bwrap}: own user/mount/pid/net/ipc namespaces, uid {INSIDE_UID}, no /proc, {filtered}"
+    )
 
 
 def required() -> bool:

@@ -161,32 +161,41 @@ async def run_command(
         return await _run(argv, cwd=Path(cwd), timeout=timeout, output_bytes=output_bytes, stdin=stdin, env=env)
 
 
-def boxed_argv(argv: list[str], cwd: Path) -> tuple[list[str], bool]:
+def boxed_argv(argv: list[str], cwd: Path, seccomp: int | None = None) -> tuple[list[str], bool]:
     """The command line that runs ``argv`` in ``cwd`` inside the namespace boundary where this machine has
-    one (and whether it does), else inside a fresh network namespace where it can."""
+    one (and whether it does), else inside a fresh network namespace where it can. ``seccomp``: the
+    filter's descriptor for bwrap (isolation.seccomp_fd)."""
     from pytest_agorabench.sandbox.isolation import bwrap_prefix, inside_argv, isolation
 
     if isolation().isolated:
         bwrap = shutil.which("bwrap")
         if bwrap is not None:
-            return [*bwrap_prefix(bwrap, cwd, argv[0]), *inside_argv(argv)], True
+            return [*bwrap_prefix(bwrap, cwd, argv[0], seccomp), *inside_argv(argv)], True
     return [*network_prefix(), *argv], False
 
 
 async def _run(
     argv: list[str], *, cwd: Path, timeout: float, output_bytes: int, stdin: bytes, env: dict[str, str] | None
 ) -> CommandResult:
+    from pytest_agorabench.sandbox.isolation import isolation, seccomp_fd
+
     start = time.perf_counter()
-    command, isolated = boxed_argv(argv, cwd)
-    proc = await asyncio.create_subprocess_exec(
-        *command,
-        cwd=str(cwd),
-        env=minimal_env(cwd, env),
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        start_new_session=True,  # its own process group: one killpg reaches every process it starts
-    )
+    seccomp = seccomp_fd() if isolation().isolated else None
+    try:
+        command, isolated = boxed_argv(argv, cwd, seccomp)
+        proc = await asyncio.create_subprocess_exec(
+            *command,
+            cwd=str(cwd),
+            env=minimal_env(cwd, env),
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            start_new_session=True,  # its own process group: one killpg reaches every process it starts
+            pass_fds=() if seccomp is None else (seccomp,),
+        )
+    finally:
+        if seccomp is not None:
+            os.close(seccomp)  # the child has its copy; bwrap reads it before the command starts
     pgid = proc.pid  # a session leader's group id is its pid
     over_limit = asyncio.Event()
     buffers = (bytearray(), bytearray())

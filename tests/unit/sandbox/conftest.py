@@ -39,11 +39,13 @@ def fallback(monkeypatch):
     the limits, the uid drop and the network namespace. The hook's and the fallback's own tests run here,
     so that what they check is theirs and not the boundary's; test_sandbox_isolation.py runs the same
     attacks through the default sandbox."""
-    from pytest_agorabench.sandbox import local, programs
-    from pytest_agorabench.sandbox.isolation import Isolation
+    from pytest_agorabench.sandbox import isolation, programs
 
-    monkeypatch.setattr(programs, "isolation", lambda python=None: Isolation("none", "the fallback, for a test"))
-    monkeypatch.setattr(local, "boxed_argv", lambda argv, cwd: ([*local.network_prefix(), *argv], False))
+    def none(python=None):
+        return isolation.Isolation("none", "the fallback, for a test")
+
+    monkeypatch.setattr(isolation, "isolation", none)  # what local.py looks up at each command
+    monkeypatch.setattr(programs, "isolation", none)
 
 
 @pytest.fixture

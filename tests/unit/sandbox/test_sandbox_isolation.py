@@ -11,13 +11,14 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
 from pytest_agorabench.sandbox import isolation as isolation_module
-from pytest_agorabench.sandbox import local, programs
+from pytest_agorabench.sandbox import programs
 from pytest_agorabench.sandbox.isolation import INSIDE_UID, IsolationUnavailable, check_required, isolation
 from pytest_agorabench.sandbox.local import CommandResult, run_command
 from pytest_agorabench.sandbox.programs import verdict
@@ -82,11 +83,9 @@ def test_inside_the_boundary_a_program_reaches_nothing_of_the_host(tmp_path, hom
 
 
 @needs_boundary
-def test_without_the_boundary_the_same_program_reaches_the_host(tmp_path, home_secret, monkeypatch):
+def test_without_the_boundary_the_same_program_reaches_the_host(tmp_path, home_secret, fallback):
     # The stand-in: the fallback path, as on a machine without bwrap. The probe must reach what the
     # boundary hides, or the test above could not fail.
-    monkeypatch.setattr(local, "network_prefix", lambda: ())
-    monkeypatch.setattr("pytest_agorabench.sandbox.isolation.isolation", lambda python=sys.executable: _none())
     seen = _probe(tmp_path, home_secret)
     assert seen["read-checkout"] == "REACHED" and seen["read-home"] == "REACHED", seen
     assert seen["read-parent-proc"] == "REACHED" and seen["signal-parent"] == "REACHED", seen
@@ -143,11 +142,9 @@ os._exit(3)
 '''
 
 
-def test_a_program_that_takes_the_start_line_fails_and_never_raises_out_of_the_scorer(monkeypatch):
+def test_a_program_that_takes_the_start_line_fails_and_never_raises_out_of_the_scorer(fallback):
     from pytest_agorabench.evaluation.code_benchmarks import score_humaneval
 
-    monkeypatch.setattr(programs, "isolation", lambda python=sys.executable: _none())
-    monkeypatch.setattr(local, "boxed_argv", lambda argv, cwd: ([*local.network_prefix(), *argv], False))
     for _ in range(3):
         result = asyncio.run(programs.run_python(STEAL_STARTED))
         assert result.status == "failed", result
@@ -218,3 +215,28 @@ def test_threads_work_inside_it(run_default):
     source = "import threading\nt = threading.Thread(target=print, args=('in a thread',))\nt.start()\nt.join()\n"
     result = run_default(source)
     assert result.passed and "in a thread" in result.stdout, result
+
+
+SYSCALLS = r'''
+import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+def call(name, *args):
+    result = getattr(libc, name)(*args)
+    print(name, result, ctypes.get_errno())
+call("ptrace", 0, 0, 0, 0)  # PTRACE_TRACEME: allowed to anyone, unless filtered
+call("unshare", 0x00020000)  # CLONE_NEWNS
+call("process_vm_readv", os.getpid(), None, 0, None, 0, 0)
+'''
+
+
+@needs_boundary
+@pytest.mark.skipif(isolation_module.seccomp_program() is None, reason="no seccomp filter here (pyseccomp or libseccomp missing)")
+def test_the_seccomp_filter_refuses_tracing_namespaces_and_other_memory(tmp_path):
+    # A bare program with ctypes (no guard, no hook): the kernel's filter alone answers EPERM (1). The
+    # stand-in is the same program outside the boundary, where the same calls succeed.
+    (tmp_path / "calls.py").write_text(SYSCALLS)
+    argv = [sys.executable, "-I", "-S", "calls.py"]
+    inside = asyncio.run(run_command(argv, cwd=tmp_path, timeout=20, output_bytes=1 << 12))
+    assert inside.isolated and inside.stdout.split("\n")[:3] == ["ptrace -1 1", "unshare -1 1", "process_vm_readv -1 1"], inside
+    outside = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, timeout=20)
+    assert outside.stdout.startswith("ptrace 0 "), outside
