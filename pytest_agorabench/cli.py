@@ -79,6 +79,9 @@ def cmd_fetch_models(args: argparse.Namespace) -> int:
 
 
 def cmd_cache(args: argparse.Namespace) -> int:
+    if args.upgrade and not args.verify:
+        raise ArgumentCheckError("--upgrade: only with --verify (it gives an inventory to the artifacts --verify "
+                                 "finds written before inventories)")
     root = Path(args.store).expanduser()
     if not root.exists():
         print(f"{root}: no store")
@@ -97,18 +100,27 @@ def cmd_cache(args: argparse.Namespace) -> int:
                   f"delete them yourself if you mean to)")
         return 0
     store = Store(root)
+    # --upgrade in a folder that is not our store fails here, before anything is printed or written
+    found = store.verify(upgrade=args.upgrade) if args.verify else None
     for usage in store.usage():
         print(f"{usage.stage:<16} {usage.artifacts:>4} artifacts {usage.bytes / 1e6:>10.1f} MB")
     journals = store.unfinished_journals()
     if journals:
         print(f"{len(journals)} unfinished stage journal(s): a rerun resumes them")
-    if args.verify:
-        bad = store.verify()
-        for stage, key, why in bad:
-            print(f"damaged: {stage}/{key}: {why} (a run that needs it recomputes it)")
-        print(f"verified every file: {len(bad)} damaged artifact(s)")
-        return 1 if bad else 0
-    return 0
+    if found is None:
+        return 0
+    for stage, key, why in found.damaged:
+        print(f"damaged: {stage}/{key}: {why} (a run that needs it recomputes it)")
+    for stage, key in found.unchecked:
+        print(f"unverifiable: {stage}/{key}: written before inventories; its JSON parses, its other files cannot "
+              f"be checked (--upgrade gives it an inventory)")
+    for stage, key in found.upgraded:
+        print(f"upgraded: {stage}/{key}: written before inventories, its JSON parses: it now has an inventory "
+              f"of its files as they are")
+    upgraded = f", {len(found.upgraded)} given an inventory" if args.upgrade else ""
+    print(f"checked every file: {len(found.verified)} verified, {len(found.damaged)} damaged, "
+          f"{len(found.unchecked)} unverifiable artifact(s){upgraded}")
+    return 1 if found.damaged or found.unchecked else 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -132,6 +144,9 @@ def build_parser() -> argparse.ArgumentParser:
                       help="delete the store's files (only in a folder marked as a store; other files are kept)")
     what.add_argument("--dry-run", action="store_true", help="say what --clear would delete, delete nothing")
     what.add_argument("--verify", action="store_true", help="hash every file of every artifact against its manifest")
+    p.add_argument("--upgrade", action="store_true",
+                   help="with --verify: write an inventory into each artifact written before inventories whose "
+                        "JSON still parses (only in a store marked as ours)")
     p.set_defaults(fn=cmd_cache)
     return parser
 

@@ -37,9 +37,15 @@ def inventory(directory: Path, skip: tuple[str, ...] = ()) -> dict[str, dict[str
     return out
 
 
-def damage(directory: Path, files: dict[str, dict[str, Any]], full: bool = False) -> str | None:
+def damage(directory: Path, files: Any, full: bool = False) -> str | None:
     """Why ``directory`` no longer matches ``files`` (the first difference found), or None when it does."""
+    if not isinstance(files, dict):
+        return "its inventory is not a file list"
     for rel, expected in files.items():
+        # an edited inventory must be damage, not a KeyError
+        if not (isinstance(expected, dict) and type(expected.get("size")) is int
+                and isinstance(expected.get("sha256"), str)):
+            return f"its inventory's entry for {rel} is malformed"
         path = directory / rel
         try:
             size = path.stat().st_size

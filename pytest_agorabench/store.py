@@ -4,7 +4,8 @@ Every stage writes one artifact: a directory named by the hash of all its inputs
 (build in a temp dir, then rename), a per-key file lock makes concurrent xdist workers compute a key
 once, and a journal (append-only JSONL, fsynced per row) lets a killed stage resume with no lost or
 duplicated rows. The manifest lists every file with its size and sha256 (inventory.py); an artifact that
-no longer matches it (truncated, torn, deleted) is never served: it is moved aside and recomputed. Layout under the root::
+no longer matches it (truncated, torn, deleted), or whose manifest has no inventory and is not exactly what the
+store wrote before inventories, is never served: it is moved aside and recomputed. Layout under the root::
 
     artifacts/<stage>/<key[:2]>/<key>/   finished artifacts (manifest.json + the stage's files)
     journals/<stage>/<key>.jsonl         journals of stages still running (or killed): a rerun resumes them
@@ -50,8 +51,8 @@ from pytest_agorabench.files import (
 from pytest_agorabench.inventory import damage, inventory, legacy_damage
 
 __all__ = [
-    "Artifact", "Store", "StoreError", "clear", "clearing", "content_key", "is_store", "package_versions",
-    "progress_dir",
+    "UNCHECKED", "Artifact", "Store", "StoreError", "Verification", "clear", "clearing", "content_key", "is_store",
+    "package_versions", "progress_dir",
 ]
 
 MANIFEST = "manifest.json"
@@ -67,6 +68,23 @@ LAYOUT = frozenset({
 # Saved runs are baselines a user keeps on purpose: clearing the cache must not take them (delete them yourself).
 KEPT_ON_CLEAR = ("runs",)
 _VERSIONED_PACKAGES = ("pytest-agorabench", "torch", "transformers", "trl", "inspect-ai", "datasets")
+
+# The manifest the store wrote before inventories (added in commit 04dc19b): exactly these fields, plus the one
+# field its stage's build returned, with that stage's version of the time in its inputs. Only a manifest of
+# this shape naming its own artifact is served without an inventory (its JSON parsed, nothing more): anything
+# else without one ({} from a careless edit, say) would let any change to the files through, so it is damage.
+_OLDER_FIELDS = frozenset({"stage", "key", "inputs", "versions", "started", "seconds"})
+_OLDER_STAGES = {  # stage: (the field its build returned, its version in the inputs)
+    "student_init": ("stats", 1),
+    "generation": ("summary", [1, 1]),  # [stage version, generation version]
+    "training": ("stats", 1),
+    "evaluation": ("items", 1),
+    "intrinsic": ("metrics", 1),
+    "reward_init": ("stats", 1),
+}
+_OLDER_PACKAGES = frozenset({"python", "pytest-agorabench", "torch", "transformers", "trl", "inspect-ai", "datasets"})
+UNCHECKED = ("served unchecked: its manifest predates inventories, so only its JSON was parsed "
+             "('agorabench cache --verify --upgrade' gives it an inventory)")
 
 
 def content_key(stage: str, inputs: dict[str, Any]) -> str:
@@ -99,12 +117,23 @@ class Artifact:
     cached: bool  # True when served from the store without recomputation
     waited: bool = False  # served after waiting for another process that was computing it
     repaired: str | None = None  # recomputed because the stored copy was damaged: why
+    unchecked: bool = False  # written before inventories: served with parse checks only (UNCHECKED)
 
     def read_json(self, name: str) -> Any:
         return json.loads((self.path / name).read_text())
 
     def read_jsonl(self, name: str) -> list[dict[str, Any]]:
         return read_jsonl(self.path / name)
+
+
+@dataclass(frozen=True)
+class Verification:
+    """What ``Store.verify`` found: per artifact, (stage, key), with why for the damaged."""
+
+    verified: list[tuple[str, str]]
+    damaged: list[tuple[str, str, str]]
+    unchecked: list[tuple[str, str]]  # written before inventories; their JSON parses, nothing else is known
+    upgraded: list[tuple[str, str]]  # of those, given an inventory of their files as they are now
 
 
 @dataclass(frozen=True)
@@ -217,15 +246,21 @@ class Store:
             return None, None
         try:
             manifest = json.loads(manifest_path.read_text())
-            files = manifest.get("files") if isinstance(manifest, dict) else None
         except (OSError, ValueError) as exc:
             return None, f"{MANIFEST} cannot be read ({exc})"
         if not isinstance(manifest, dict):
             return None, f"{MANIFEST} is not a JSON object"
-        why = damage(final, files, full=full) if isinstance(files, dict) else legacy_damage(final)
+        older = "files" not in manifest
+        if not older:
+            named = (manifest.get("stage"), manifest.get("key")) == (stage, key)
+            why = damage(final, manifest["files"], full=full) if named else f"{MANIFEST} does not name this artifact"
+        elif _older_manifest(stage, key, manifest):
+            why = legacy_damage(final)
+        else:
+            why = f"{MANIFEST} has no inventory and is not a manifest written before inventories"
         if why is not None:
             return None, why
-        return Artifact(stage, key, final, manifest, cached=True), None
+        return Artifact(stage, key, final, manifest, cached=True, unchecked=older), None
 
     def _set_aside(self, stage: str, key: str, why: str) -> Path:
         """Move a damaged artifact out of the way (kept for a look, never served) and say where."""
@@ -312,15 +347,35 @@ class Store:
         journal_path.unlink(missing_ok=True)  # its rows now live in the artifact
         return final
 
-    def verify(self) -> list[tuple[str, str, str]]:
-        """(stage, key, why) of every stored artifact that fails a full check (all files hashed)."""
-        bad = []
+    def verify(self, upgrade: bool = False) -> Verification:
+        """A full check (all files hashed) of every stored artifact. ``upgrade`` writes an inventory into each
+        artifact written before inventories whose JSON still parses; only in a marked store (ours)."""
+        if upgrade and not is_store(self.root):
+            raise StoreError(f"--upgrade: {self.root} has no {MARKER} marker, so it is not a store made by "
+                             f"pytest-agorabench: nothing written")
+        found = Verification([], [], [], [])
         for manifest_path in sorted((self.root / "artifacts").glob(f"*/*/*/{MANIFEST}")):
             stage, key = manifest_path.parent.parent.parent.name, manifest_path.parent.name
-            _, why = self.check(stage, key, full=True)
+            art, why = self.check(stage, key, full=True)
             if why is not None:
-                bad.append((stage, key, why))
-        return bad
+                found.damaged.append((stage, key, why))
+            elif art is not None and art.unchecked:
+                upgraded = upgrade and self._add_inventory(stage, key)
+                (found.upgraded if upgraded else found.unchecked).append((stage, key))
+            elif art is not None:
+                found.verified.append((stage, key))
+        return found
+
+    def _add_inventory(self, stage: str, key: str) -> bool:
+        """Under the key's lock (no build replaces it meanwhile): write the inventory of an older artifact that
+        still parses. The inventory vouches for the files as they are now; ``inventory_added`` says when."""
+        with self.lock(stage, key):
+            art, _ = self.check(stage, key, full=True)
+            if art is None or not art.unchecked:
+                return False
+            files = inventory(art.path, skip=(MANIFEST,))
+            write_json_atomic(art.path / MANIFEST, {**art.manifest, "files": files, "inventory_added": time.time()})
+        return True
 
     def usage(self) -> list[StageUsage]:
         """Artifacts and bytes per stage, for ``agorabench cache``."""
@@ -330,6 +385,23 @@ class Store:
             size = sum(f.stat().st_size for f in stage_dir.rglob("*") if f.is_file())
             out.append(StageUsage(stage_dir.name, count, size))
         return out
+
+
+def _older_manifest(stage: str, key: str, manifest: dict[str, Any]) -> bool:
+    """``manifest`` has exactly the shape the store wrote before inventories, and names this artifact."""
+    if stage not in _OLDER_STAGES:
+        return False
+    extra, version = _OLDER_STAGES[stage]
+    inputs, versions = manifest.get("inputs"), manifest.get("versions")
+    return (
+        set(manifest) == _OLDER_FIELDS | {extra}
+        and (manifest["stage"], manifest["key"]) == (stage, key)
+        and isinstance(inputs, dict) and inputs.get("version") == version
+        and content_key(stage, inputs) == key
+        and isinstance(versions, dict) and set(versions) == _OLDER_PACKAGES
+        and all(isinstance(manifest[f], (int, float)) and not isinstance(manifest[f], bool)
+                for f in ("started", "seconds"))
+    )
 
 
 def is_store(root: Path) -> bool:

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from pytest_agorabench.store import Artifact, Store
+from pytest_agorabench.store import UNCHECKED, Artifact, Store
 
 # Bump a stage's version when its code changes what it produces: old artifacts stop matching.
 # evaluation 2: every item samples with its own seed (evaluation/common.item_seed), keyed by the run's seed.
@@ -26,8 +26,9 @@ STAGE_VERSIONS = {
 @dataclass
 class Clock:
     """Seconds per stage name, the names served from the store (from an earlier run, or from another worker
-    this run waited for), damaged artifacts recomputed, and the artifact key of each stage. ``emit`` receives
-    the case's progress events (report/progress_events.py: stage starts and ends, counts); None: no progress."""
+    this run waited for), notes on damaged artifacts recomputed and older ones served unchecked, and the
+    artifact key of each stage. ``emit`` receives the case's progress events (report/progress_events.py: stage
+    starts and ends, counts); None: no progress."""
 
     seconds: dict[str, float] = field(default_factory=dict)
     cached: list[str] = field(default_factory=list)
@@ -69,6 +70,8 @@ class Clock:
             self.cached.append(name)
         if art.repaired:
             self.notes.append(f"{name}: {art.repaired}")
+        if art.unchecked:
+            self.notes.append(f"{name}: {UNCHECKED}")
         self.keys[name] = art.key
         return art
 

@@ -6,6 +6,7 @@ plugin loads through its installed entry point, as it does for users.
 """
 
 import json
+import re
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -135,7 +136,7 @@ def test_what_cannot_work_fails_before_any_model_call(pytester, tmp_path, args, 
     assert not (store / "artifacts").exists()  # failed before the first stage
 
 
-def test_a_damaged_store_is_repaired_and_gives_the_same_figures(math_run, tmp_path):
+def test_a_damaged_store_is_repaired_and_gives_the_same_figures(math_run, tmp_path, capsys):
     """Truncate one file in every kind of artifact (rows, weights, scores, metrics, manifests): the rerun
     recomputes exactly the damaged artifacts, says so, and reports the figures of the undamaged run."""
     import shutil
@@ -160,6 +161,23 @@ def test_a_damaged_store_is_repaired_and_gives_the_same_figures(math_run, tmp_pa
     for path in targets:
         data = path.read_bytes()
         path.write_bytes(data[: len(data) // 2])
+    # Issue 24: the gsm8k student evaluation's manifest emptied to {} and one score flipped, same size. A
+    # manifest without an inventory that is not an older store's is damage like any other.
+    def inputs(manifest):
+        return json.loads(manifest.read_text())["inputs"]
+
+    student = inputs(artifact("evaluation", artifacts["evaluation"]) / "manifest.json")["model"]
+    gsm8k = next(m.parent for m in (store / "artifacts" / "evaluation").glob("*/*/manifest.json")
+                 if inputs(m)["model"] == student and inputs(m)["benchmark"] == "gsm8k")
+    (gsm8k / "manifest.json").write_text("{}")
+    scores = (gsm8k / "scores.jsonl").read_text()
+    flipped = re.sub(r'("score": ?)0\.0', r"\g<1>1.0", scores, count=1)
+    assert flipped != scores and len(flipped) == len(scores)
+    (gsm8k / "scores.jsonl").write_text(flipped)
+    from pytest_agorabench.cli import main
+
+    verified = main(["cache", "--store", str(store), "--verify"])
+    verify_out = capsys.readouterr().out
 
     report = tmp_path / "again.json"
     cmd = [
@@ -177,4 +195,6 @@ def test_a_damaged_store_is_repaired_and_gives_the_same_figures(math_run, tmp_pa
     notes = " ".join(n for c in again.values() for n in c["store_notes"])
     for part in ("rows.jsonl", "model.safetensors", "scores.jsonl", "intrinsic.json", "manifest.json"):
         assert part in notes, (part, notes)
-    assert len(list((store / "damaged").iterdir())) == len(targets)
+    assert f"evaluation-{gsm8k.name}" in notes and "no inventory" in notes, notes
+    assert len(list((store / "damaged").iterdir())) == len(targets) + 1
+    assert verified == 1 and f"damaged: evaluation/{gsm8k.name}: " in verify_out, verify_out

@@ -73,6 +73,8 @@ CASES = [
     (["cache", "--clear", "--store", "a_folder"], "--store", 1),
     (["cache", "--dry-run", "--store", "a_folder"], "--store", 1),
     (["cache", "--clear", "--verify"], "--verify", 2),
+    (["cache", "--upgrade"], "--upgrade", 2),
+    (["cache", "--verify", "--upgrade", "--store", "a_folder"], "--upgrade", 1),
     # no subcommand, an unknown one
     ([], "command", 2),
     (["nonsense"], "nonsense", 2),

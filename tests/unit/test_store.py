@@ -150,6 +150,16 @@ def _counting_build(calls: list, rows: int = 3):
     return build
 
 
+def _edit_manifest(path: Path, edit) -> None:
+    manifest = json.loads((path / "manifest.json").read_text())
+    (path / "manifest.json").write_text(json.dumps(edit(manifest)))
+
+
+def _flip_a_digit(path: Path) -> None:
+    """One row changed, the file's size the same: only a hash finds it."""
+    (path / "rows.jsonl").write_text((path / "rows.jsonl").read_text().replace("2", "7"))
+
+
 @pytest.mark.parametrize(
     "damage",
     [
@@ -158,9 +168,13 @@ def _counting_build(calls: list, rows: int = 3):
         lambda p: (p / "summary.json").write_text('{"valid": 3'),
         lambda p: (p / "summary.json").unlink(),
         lambda p: (p / "manifest.json").write_text((p / "manifest.json").read_text()[:40]),
-        lambda p: (p / "rows.jsonl").write_text((p / "rows.jsonl").read_text().replace("2", "7")),  # same size
+        _flip_a_digit,
+        lambda p: ((p / "manifest.json").write_text("{}"), _flip_a_digit(p)),  # issue 24
+        lambda p: _edit_manifest(p, lambda m: {**m, "files": {"rows.jsonl": 5}}),
+        lambda p: _edit_manifest(p, lambda m: {**m, "key": "0" * 64}),
     ],
-    ids=["torn-row", "missing-row", "truncated-json", "deleted-file", "truncated-manifest", "changed-bytes"],
+    ids=["torn-row", "missing-row", "truncated-json", "deleted-file", "truncated-manifest", "changed-bytes",
+         "empty-manifest", "malformed-inventory", "manifest-of-another-artifact"],
 )
 def test_a_damaged_artifact_is_recomputed_not_served(tmp_path, damage):
     store, calls = Store(tmp_path), []
@@ -174,15 +188,102 @@ def test_a_damaged_artifact_is_recomputed_not_served(tmp_path, damage):
     assert (aside / "DAMAGED.txt").read_text().strip() in again.repaired
 
 
-def test_artifacts_written_before_inventories_are_served_and_still_checked(tmp_path):
+# ---------------------------------------------------------------- manifests written before inventories
+
+TRAINING_V1 = {"version": 1, "n": 3}  # the training stage's version before inventories
+
+
+def _older(store: Store, stage: str, inputs: dict, extra: dict, calls: list, edit=lambda m: m):
+    """An artifact whose manifest is what the store wrote before inventories (9e2149a's ``_commit``), after
+    ``edit``: the six fields, the build's one field, no file list."""
+    art = store.once(stage, inputs, _counting_build(calls))
+    older = {
+        "stage": stage, "key": art.key, "inputs": inputs, "started": 1764806400.0, "seconds": 2.5,
+        "versions": {"python": "3.11.9", "pytest-agorabench": "0.1.0", "torch": "2.5.1", "transformers": "4.46.3",
+                     "trl": "0.12.1", "inspect-ai": "0.3.52", "datasets": "3.1.0"},
+        **extra,
+    }
+    (art.path / "manifest.json").write_text(json.dumps(edit(older)))
+    return art
+
+
+def test_a_genuine_older_manifest_is_served_unchecked_says_so_and_is_still_parsed(tmp_path):
+    from pytest_agorabench.pipeline.keys import Clock
+
+    store, calls, clock = Store(tmp_path), [], Clock()
+    art = _older(store, "training", TRAINING_V1, {"stats": {"loss": 0.5}}, calls)
+    served = clock.run("training", lambda: store.once("training", TRAINING_V1, _counting_build(calls)))
+    assert served.cached and served.unchecked and len(calls) == 1
+    assert clock.notes == ["training: served unchecked: its manifest predates inventories, so only its JSON was "
+                           "parsed ('agorabench cache --verify --upgrade' gives it an inventory)"]
+    (art.path / "rows.jsonl").write_text((art.path / "rows.jsonl").read_text()[:-3])  # a torn row still shows
+    again = store.once("training", TRAINING_V1, _counting_build(calls))
+    assert not again.cached and not again.unchecked and len(calls) == 2
+
+
+@pytest.mark.parametrize(
+    "stage, inputs, extra, edit",
+    [
+        ("training", TRAINING_V1, {"stats": {}}, lambda m: {}),
+        ("training", TRAINING_V1, {"stats": {}}, lambda m: {**m, "note": "hand-written"}),  # an unknown field
+        ("training", TRAINING_V1, {"stats": {}}, lambda m: {k: v for k, v in m.items() if k != "seconds"}),
+        ("training", TRAINING_V1, {"items": 3}, lambda m: m),  # evaluation's field on a training artifact
+        ("evaluation", {"version": 2, "n": 3}, {"items": 3}, lambda m: m),  # v2 came with inventories
+        ("training", TRAINING_V1, {"stats": {}}, lambda m: {**m, "inputs": {"version": 1, "n": 4}}),
+        ("training", TRAINING_V1, {"stats": {}}, lambda m: {**m, "versions": {}}),
+        ("judging", {"version": 1}, {"stats": {}}, lambda m: m),  # no such stage wrote manifests
+    ],
+    ids=["empty", "unknown-field", "missing-field", "another-stage's-field", "stage-version-2",
+         "inputs-of-another-key", "no-package-versions", "unknown-stage"],
+)
+def test_a_manifest_without_inventory_of_any_other_shape_is_damage(tmp_path, stage, inputs, extra, edit):
     store, calls = Store(tmp_path), []
-    art = store.once("generation", {"n": 3}, _counting_build(calls))
-    manifest = json.loads((art.path / "manifest.json").read_text())
-    del manifest["files"]  # as an older store wrote it
-    (art.path / "manifest.json").write_text(json.dumps(manifest))
-    assert store.once("generation", {"n": 3}, _counting_build(calls)).cached and len(calls) == 1
-    (art.path / "rows.jsonl").write_text((art.path / "rows.jsonl").read_text()[:-3])
-    assert not store.once("generation", {"n": 3}, _counting_build(calls)).cached and len(calls) == 2
+    art = _older(store, stage, inputs, extra, calls, edit)
+    _flip_a_digit(art.path)  # served unchecked, this change would reach the figures
+    again = store.once(stage, inputs, _counting_build(calls))
+    assert not again.cached and len(calls) == 2
+    assert "manifest.json has no inventory and is not a manifest written before inventories" in again.repaired
+    assert again.read_jsonl("rows.jsonl") == [{"id": i} for i in range(3)]
+
+
+def test_cache_verify_reports_what_it_cannot_verify_and_upgrade_gives_older_artifacts_an_inventory(tmp_path, capsys):
+    from pytest_agorabench.cli import main
+
+    store, calls = Store(tmp_path), []
+    store.once("training", {"version": 1, "n": 1}, _counting_build(calls))  # written with its inventory
+    older = _older(store, "training", TRAINING_V1, {"stats": {}}, calls)
+    empty = _older(store, "training", {"version": 1, "n": 5}, {"stats": {}}, calls, edit=lambda m: {})
+    verify = ["cache", "--store", str(tmp_path), "--verify"]
+    assert main(verify) == 1
+    out = capsys.readouterr().out
+    assert f"damaged: training/{empty.key}: manifest.json has no inventory" in out
+    assert f"unverifiable: training/{older.key}: written before inventories" in out
+    assert "1 verified, 1 damaged, 1 unverifiable artifact(s)\n" in out
+
+    assert main([*verify, "--upgrade"]) == 1  # the damaged one is still damaged: left as it is
+    out = capsys.readouterr().out
+    assert f"upgraded: training/{older.key}" in out and "1 verified, 1 damaged, 0 unverifiable" in out
+    assert (empty.path / "manifest.json").read_text() == "{}"
+    manifest = json.loads((older.path / "manifest.json").read_text())
+    assert set(manifest["files"]) == {"rows.jsonl", "summary.json"} and manifest["inventory_added"] > 0
+    served = store.once("training", TRAINING_V1, _counting_build(calls))
+    assert served.cached and not served.unchecked
+    _flip_a_digit(older.path)  # what its inventory now catches
+    assert main(verify) == 1
+    assert f"damaged: training/{older.key}: rows.jsonl changed" in capsys.readouterr().out
+
+
+def test_upgrade_writes_nothing_in_a_folder_that_is_not_our_store(tmp_path, capsys):
+    from pytest_agorabench.cli import main
+
+    older = _older(Store(tmp_path), "training", TRAINING_V1, {"stats": {}}, [])
+    (tmp_path / ".agorabench-store").unlink()
+    (tmp_path / "mine.txt").write_text("a user's file: the folder is not re-marked")
+    before = (older.path / "manifest.json").read_text()
+    assert main(["cache", "--store", str(tmp_path), "--verify", "--upgrade"]) == 1
+    out, err = capsys.readouterr()
+    assert out == "" and "--upgrade" in err and "nothing written" in err and "Traceback" not in err
+    assert (older.path / "manifest.json").read_text() == before
 
 
 def test_cache_verify_hashes_every_file(tmp_path, capsys):
