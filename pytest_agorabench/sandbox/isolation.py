@@ -50,9 +50,16 @@ class Isolation:
         return f"{self.kind} ({self.detail})"
 
 
+def _real_program(name: str) -> str:
+    """A command's executable as a real path: a bare name is looked up on the sandbox's PATH."""
+    if os.sep not in name:
+        name = shutil.which(name, path="/usr/local/bin:/usr/bin:/bin") or name
+    return os.path.realpath(name)
+
+
 def interpreter_root(python: str) -> Path:
     """The installation a Python executable belongs to (``<root>/bin/python3.x``), symlinks resolved."""
-    return Path(os.path.realpath(python)).parent.parent
+    return Path(_real_program(python)).parent.parent
 
 
 # System calls a test program has no use for and that reach past the namespaces: other processes' memory
@@ -144,7 +151,7 @@ def inside_argv(argv: list[str]) -> list[str]:
     its real path, which the boundary mounts; the venv itself is not there."""
     first = argv[0]
     if os.path.basename(first).startswith("python"):
-        first = os.path.realpath(first)
+        first = _real_program(first)
     return [first, *argv[1:]]
 
 

@@ -191,6 +191,20 @@ def unprivileged_uid(python: str = sys.executable) -> int | None:
     return NOBODY if verdict(result, nonce).passed else None
 
 
+def _is_ours(sandbox: SandboxEnvironment) -> bool:
+    """Whether an inspect sandbox is our ``agora`` one; inside a sample inspect hands it out wrapped in a
+    proxy that records events, which ``as_type`` sees through."""
+    from pytest_agorabench.sandbox.inspect_env import AgoraSandboxEnvironment
+
+    if isinstance(sandbox, AgoraSandboxEnvironment):
+        return True
+    try:
+        sandbox.as_type(AgoraSandboxEnvironment)
+    except (AttributeError, TypeError):
+        return False
+    return True
+
+
 async def run_python(
     source: str,
     limits: Limits | None = None,
@@ -204,9 +218,7 @@ async def run_python(
     interpreter there (default: ours locally and in the ``agora`` sandbox, ``python3`` elsewhere).
     """
     limits = limits or Limits().scaled()
-    from pytest_agorabench.sandbox.inspect_env import AgoraSandboxEnvironment
-
-    if sandbox is not None and not isinstance(sandbox, AgoraSandboxEnvironment):
+    if sandbox is not None and not _is_ours(sandbox):
         return await _run_in(sandbox, source, limits, python or "python3", None, False)
     # Ours runs on this machine with our interpreter: inside the namespace boundary it already runs as uid
     # 65534 with nothing of ours mounted; without it, as root, the guard drops to 65534 where it can.

@@ -240,3 +240,28 @@ def test_the_seccomp_filter_refuses_tracing_namespaces_and_other_memory(tmp_path
     assert inside.isolated and inside.stdout.split("\n")[:3] == ["ptrace -1 1", "unshare -1 1", "process_vm_readv -1 1"], inside
     outside = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, timeout=20)
     assert outside.stdout.startswith("ptrace 0 "), outside
+
+
+@needs_boundary
+def test_in_an_inspect_sample_our_sandbox_is_seen_through_inspect_s_proxy():
+    # Inside a sample inspect hands our environment out wrapped; programs must still run with our
+    # interpreter inside the boundary (they ran with the system's python3 and no boundary when the wrapper
+    # hid it), and a foreign sandbox must not be taken for ours.
+    from inspect_ai.util._sandbox.events import SandboxEnvironmentProxy
+
+    from pytest_agorabench.sandbox import run_python
+    from pytest_agorabench.sandbox.inspect_env import AgoraSandboxEnvironment
+
+    source = "import os, sys\nprint(os.getuid(), os.path.exists('/proc/self'), sys.executable)\n"
+
+    async def in_sample():
+        env = AgoraSandboxEnvironment()
+        try:
+            return await run_python(source, sandbox=SandboxEnvironmentProxy(env))
+        finally:
+            env.cleanup()
+
+    result = asyncio.run(in_sample())
+    assert result.passed and result.stdout.split() == [str(INSIDE_UID), "False", os.path.realpath(sys.executable)], result
+    assert programs._is_ours(SandboxEnvironmentProxy(AgoraSandboxEnvironment.__new__(AgoraSandboxEnvironment)))
+    assert not programs._is_ours(SandboxEnvironmentProxy(object.__new__(SandboxEnvironmentProxy)))

@@ -342,7 +342,7 @@ def test_what_the_hook_relies_on_is_out_of_the_programs_reach(route, tmp_path, r
 
 
 @pytest.mark.parametrize("route", sorted(PLAIN))
-def test_the_stand_in_refuses_the_plain_routes(route, tmp_path):
+def test_the_stand_in_refuses_the_plain_routes(route, tmp_path, fallback):
     outside = tmp_path / "outside.txt"
     (tmp_path / "stand-in").mkdir()
     source = PRELUDE + PLAIN[route].replace(OUTSIDE, str(outside))
