@@ -5,6 +5,7 @@ The canned pipeline below goes through the pipeline's own Clock and count callba
 plugin hands to run_case, so the events travel the real way: writer, file, display."""
 
 import json
+import re
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -70,7 +71,8 @@ def inner(pytester):
 
 
 def progress_lines(result):
-    return [line for line in result.stdout.lines if line.startswith("agorabench ")]
+    """A case's progress lines (``agorabench math/...: ...``), not the header's (``agorabench sandbox: ...``)."""
+    return [line for line in result.stdout.lines if re.match(r"agorabench \S+/\S+", line)]
 
 
 def test_plain_lines_show_stages_and_counts_of_each_case(inner):
