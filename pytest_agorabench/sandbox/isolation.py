@@ -16,10 +16,12 @@ sandbox falls back to what it did before (a network namespace through ``unshare`
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -78,15 +80,11 @@ def seccomp_program() -> bytes | None:
     """The compiled filter (classic BPF, as ``bwrap --seccomp`` reads it), or None where libseccomp is
     missing; built once per process."""
     try:
-        import errno
-
         import pyseccomp
 
         rules = pyseccomp.SyscallFilter(defaction=pyseccomp.ALLOW)
         for name in DENIED_SYSCALLS:
             rules.add_rule(pyseccomp.ERRNO(errno.EPERM), name)
-        import tempfile
-
         with tempfile.TemporaryFile() as handle:
             rules.export_bpf(handle)
             handle.seek(0)
@@ -163,12 +161,12 @@ def isolation(python: str = sys.executable) -> Isolation:
     bwrap = shutil.which("bwrap")
     if bwrap is None:
         return Isolation("none", "bubblewrap (bwrap) is not installed; e.g. apt-get install bubblewrap")
-    probe_dir = Path(os.path.realpath(__import__("tempfile").mkdtemp(prefix="agora-isolation-probe-")))
+    probe_dir = Path(os.path.realpath(tempfile.mkdtemp(prefix="agora-isolation-probe-")))
     seccomp = seccomp_fd()
     try:
         command = [
             *bwrap_prefix(bwrap, probe_dir, python, seccomp),
-            *inside_argv([python, "-I", "-S", "-c", "import os, json; print(os.getuid(), os.path.exists('/proc/1'))"]),
+            *inside_argv([python, "-I", "-S", "-c", "import os; print(os.getuid(), os.path.exists('/proc/1'))"]),
         ]
         done = subprocess.run(
             command, capture_output=True, text=True, timeout=30, env={"PATH": "/usr/bin:/bin"},
@@ -196,8 +194,10 @@ def required() -> bool:
 
 def check_required(python: str = sys.executable) -> None:
     """Raise ``IsolationUnavailable`` (with the reason) when isolation is required and missing."""
+    if not required():
+        return
     found = isolation(python)
-    if required() and not found.isolated:
+    if not found.isolated:
         raise IsolationUnavailable(
             f"AGORABENCH_SANDBOX=isolated, but this machine cannot isolate sandboxed programs: {found.detail}"
         )
