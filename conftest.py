@@ -1,6 +1,6 @@
 """Repo-level test tiers for our own tests: slow, gpu and network tests are opt-in and skip with a reason;
 the vllm tier runs where AGORABENCH_VLLM_PYTHON names an interpreter with vllm (.ci/run makes one), the wheel
-tier where AGORABENCH_WHEEL_TEST=1 (.ci/run sets it)."""
+tier where AGORABENCH_WHEEL_TEST=1, the ray tier where AGORABENCH_RAY_TEST=1 (.ci/run sets both)."""
 
 import os
 
@@ -33,8 +33,15 @@ WHEEL_REASON = (
 )
 
 
+RAY_REASON = (
+    "starts a Ray cluster of three nodes on this machine and runs smoke cases on it (minutes): install "
+    "pytest-agorabench[ray] and set AGORABENCH_RAY_TEST=1 (.ci/run does)"
+)
+
+
 def pytest_collection_modifyitems(config, items):
     env_tiers = {
+        "ray": (os.environ.get("AGORABENCH_RAY_TEST") == "1", RAY_REASON),
         "vllm": (bool(os.environ.get("AGORABENCH_VLLM_PYTHON")), VLLM_REASON),
         "wheel": (os.environ.get("AGORABENCH_WHEEL_TEST") == "1", WHEEL_REASON),
     }

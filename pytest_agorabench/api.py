@@ -45,7 +45,10 @@ class AgoraBench:
         try:
             events = self._progress.case(resolved.key) if self._progress is not None else nullcontext(None)
             with events as emit:
-                result = run_case(resolved, run_config, servers=self._session.servers_for(run_config), progress=emit)
+                if run_config.ray:
+                    result = self._session.run_on_cluster(resolved, run_config, emit)
+                else:
+                    result = run_case(resolved, run_config, servers=self._session.servers_for(run_config), progress=emit)
         except Exception as exc:
             user = user_error_in(exc)  # caused by the user's inputs or environment: a sentence, no traceback
             if user is None:

@@ -72,6 +72,9 @@ class RunConfig:
     gpus: str | None = None
     gpus_per_worker: int | None = None
     generator_gpus: int = 0
+    # --agora-ray: the Ray cluster's address ("auto": RAY_ADDRESS or a running local cluster); None: cases run
+    # in this process (cluster/).
+    ray: str | None = None
     # The regression gate (gate/): save this run, compare with a saved one, the margin in PGR points, the
     # share of items without a usable judgment that fails a gate closed; training seeds per case.
     save: str | None = None
@@ -148,6 +151,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("--agora-gpus", "gpus", "GPUs the run may use: all (default: every visible GPU) or ids such as 0,1,2,3", what="GPU ids or all"),
     Option("--agora-gpus-per-worker", "gpus_per_worker", "GPUs per pytest-xdist worker (default: the GPUs left after the generator's, split evenly)", type=int, at_least=1),
     Option("--agora-generator-gpus", "generator_gpus", "GPUs reserved for a locally served generator, tensor parallel over them (default 0)", type=int, at_least=0),
+    Option("--agora-ray", "ray", "run each case as a task on a Ray cluster: its address, or auto (RAY_ADDRESS or a running local cluster); needs pytest-agorabench[ray]", what="a Ray address or auto"),
     Option("--agora-save", "save", f"save this run as a baseline: a name (kept as <store>/runs/NAME) or a path (has a /; {RULE})", what="a run name or path"),
     Option("--agora-compare", "compare", f"compare every case with this saved run: a name under <store>/runs, or a path ({RULE})", what="a run name or path"),
     Option("--agora-max-drop", "max_drop", "with --agora-compare: fail a case whose PGR drop beyond this many points is significant", type=float, at_least=0),
@@ -402,8 +406,18 @@ def build_config(cli: dict[str, Any], pyproject: dict[str, Any], rootdir: Path) 
         gpus=check_gpus(pick("gpus")),
         gpus_per_worker=pick("gpus_per_worker"),
         generator_gpus=pick("generator_gpus") or 0,
+        ray=_ray_address(pick("ray")),
         **_gate_options(pick),
     )
+
+
+def _ray_address(value: Any) -> str | None:
+    """--agora-ray: an address or auto; off/none/false (e.g. over a pyproject default) runs locally."""
+    if value is None or is_off(value):
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"--agora-ray: expected a Ray address (host:port, ray://host:port) or auto, got {value!r}")
+    return value.strip()
 
 
 def _gate_options(pick: Any) -> dict[str, Any]:

@@ -55,8 +55,9 @@ def pytest_configure(config: pytest.Config) -> None:
         check_required()  # AGORABENCH_SANDBOX=isolated: before any case, not at the first code benchmark
         pyproject = read_pyproject_table(rootdir)
         run_config = build_config(cli, pyproject, rootdir)
-        plan = _gpu_plan(config, run_config)
-        cpu_threads = _share_cpus(config, plan)
+        # On a Ray cluster the nodes' tasks get their GPUs and CPUs from Ray; this process only waits on them.
+        plan = _gpu_plan(config, run_config) if not run_config.ray else None
+        cpu_threads = _share_cpus(config, plan) if plan is not None else None
         if run_config.compare or run_config.save:
             from pytest_agorabench.gate.saved_runs import check_at_startup
             from pytest_agorabench.store import Store
@@ -74,6 +75,12 @@ def pytest_configure(config: pytest.Config) -> None:
         session_id=workerinput.get("agorabench_session") if workerinput is not None else None,
         cpu_threads=cpu_threads,
     )
+    if run_config.ray and workerinput is None:
+        try:
+            session.start_cluster()
+        except AgoraBenchError as exc:
+            session.stop_cluster()
+            raise pytest.UsageError(f"agorabench: {exc}") from None
     config.stash[_SESSION] = session
     config.pluginmanager.register(session, "agorabench-session")
     _register_progress(config, session, workerinput)

@@ -63,6 +63,9 @@ class CaseResult:
     budget: dict[str, Any] | None = None  # budget mode: how the instances were sized (generation/budget.py)
     servers: dict[str, Any] = field(default_factory=dict)  # vllm servers the case called, by served name
     repeats: dict[str, Any] | None = None  # --agora-repeats: PGR by training seed, the variance split
+    # --agora-ray: the node the case ran on (host id, Ray node id, address, GPUs) and every attempt in order
+    # (more than one: a lost node's case retried elsewhere). None: run in the pytest process.
+    placement: dict[str, Any] | None = None
     gate: dict[str, Any] | None = None  # --agora-compare: the comparison with the baseline and the decision
     # Per benchmark: item ids and the scores of every seed's student, the base and the reference. Saved runs
     # and comparisons read it in the worker that ran the case; not part of the JSON report.
@@ -122,6 +125,8 @@ class CaseResult:
             props += [("structured_force_closed", self.structured.get("force_closed", 0)),
                       ("structured_misfits", self.structured.get("misfits", 0))]
         props += [(f"server_{info['role']}", name) for name, info in sorted(self.servers.items())]
+        if self.placement:
+            props += [("node", self.placement["host"]), ("node_attempts", len(self.placement["attempts"]))]
         if self.gate:
             props += [
                 ("baseline", self.gate["baseline"]),

@@ -40,6 +40,8 @@ class AgoraSession:
         self.pages: list[tuple[str, Path]] = []
         self._model_checks: dict[tuple[str, str | None], AgoraBenchError | None] = {}
         self._baseline_problem: str | None = None  # a worker's failed baseline check (pytest_collection_finish)
+        self._ray_run: Any = None
+        self.cluster: dict[str, Any] | None = None  # --agora-ray: the cluster and its store check (controller)
 
     def with_overrides(self, **overrides: Any) -> RunConfig:
         """A RunConfig for one case with some options replaced, validated like the command line."""
@@ -82,6 +84,41 @@ class AgoraSession:
                 log_dir=store.log_dir("servers"),
             )
         return self._servers[store.root]
+
+    def ray_run(self) -> Any:
+        """This process's link to the --agora-ray cluster (cluster/ray_run.py), made at first use."""
+        if self._ray_run is None:
+            from pytest_agorabench.cluster.ray_run import RayRun
+
+            self._ray_run = RayRun(self.config.ray, self.session_id)
+        return self._ray_run
+
+    def start_cluster(self) -> None:
+        """The controller, before any case: connect, check that every node shares the store, describe the
+        cluster for the header and the report. A ClusterError ends the run with its sentence."""
+        run = self.ray_run()
+        self.cluster = run.describe(self.config)
+        self.cluster["store"] = run.check_store(Path(self.config.store_dir))
+        hosts = {n["node"]["node_id"]: n["node"]["host"] for n in self.cluster["store"].get("nodes", [])}
+        for node in self.cluster["nodes"]:
+            node["host"] = hosts.get(node["node_id"])
+
+    def stop_cluster(self) -> None:
+        if self._ray_run is not None:
+            self._ray_run.finish(Path(self.config.store_dir), controller=not self.is_worker)
+
+    def run_on_cluster(self, setting: Any, config: RunConfig, emit: Any) -> Any:
+        """The case as a task on a node; its placement on the result."""
+        import uuid
+
+        target = {
+            "case": getattr(emit, "case_id", None) or f"case-{uuid.uuid4().hex[:12]}",
+            "folder": str(emit.folder()) if emit is not None else None,
+            "worker": getattr(emit, "worker", "main"),
+        }
+        result, placement = self.ray_run().run_case(setting.key, config, target)
+        result.placement = placement
+        return result
 
     def saved_run(self, config: RunConfig, spec: str) -> Path:
         """The folder of a saved run: a name under the store's runs/, or a path."""
@@ -144,6 +181,8 @@ class AgoraSession:
         xml = session.config.stash.get(xml_key, None)
         if xml is not None:
             xml.add_global_property("sandbox_isolation", sandbox_isolation())
+            if self.cluster is not None:
+                xml.add_global_property("ray_cluster", cluster_header(self.cluster)[0].removeprefix("agorabench "))
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node: Any) -> None:
@@ -158,6 +197,7 @@ class AgoraSession:
 
         for servers in self._servers.values():
             servers.close()
+        self.stop_cluster()
         if self.is_worker:
             return
         roots = set(self._servers)
@@ -177,6 +217,8 @@ class AgoraSession:
             )
         elif self.gpu_plan is not None and not self.gpu_plan.empty:
             lines.append(f"agorabench GPU plan: {self.gpu_plan.describe()}")
+        if self.cluster is not None:
+            lines += cluster_header(self.cluster)
         return lines
 
     @pytest.hookimpl
@@ -199,6 +241,8 @@ class AgoraSession:
         run["sandbox_isolation"] = sandbox_isolation()
         if self.gpu_plan is not None:
             run["gpu_plan"] = self.gpu_plan.to_dict()
+        if self.cluster is not None:
+            run["cluster"] = self.cluster
         servers = {name: info for case in self.cases for name, info in case.get("servers", {}).items()}
         if servers:
             run["servers"] = servers
@@ -240,6 +284,18 @@ class AgoraSession:
             terminalreporter.write_line(f"{what}: {path}")
         if self.config.save:
             terminalreporter.write_line(f"saved run {self.config.save!r}: {self.saved_path}")
+
+
+def cluster_header(cluster: dict[str, Any]) -> list[str]:
+    """The header's lines for --agora-ray: the cluster's resources, what a case asks for, the store check."""
+    store = cluster.get("store") or {}
+    hosts = ", ".join(f"{h['host']} ({h.get('fs_type', '?')})" for h in store.get("nodes", []))
+    return [
+        f"agorabench Ray cluster {cluster['address']}: {len(cluster['nodes'])} node(s), {cluster['gpus']:g} GPU(s), "
+        f"{cluster['cpus']:g} CPU(s); each case asks {cluster['gpus_per_case']:g} GPU(s) and "
+        f"{cluster['cpus_per_case']} CPU; a lost node's case is retried up to {cluster['case_retries']} time(s)",
+        f"agorabench store {store.get('path', '?')}: shared, locks hold across nodes; seen by {hosts or 'no node'}",
+    ]
 
 
 def sandbox_isolation() -> str:

@@ -16,6 +16,7 @@ store wrote before inventories, is never served: it is moved aside and recompute
     logs/<stage>/[<key>/]                inspect-ai eval logs
     judgments/                           the judgment cache of the judged benchmarks
     progress/<session id>/<worker>.jsonl live progress events of a running session (removed at its end)
+    cluster/<session id>/                a Ray session's case attempts by node (removed at its end)
     report.json                          the JSON report when no --agora-json is given (report.html beside it)
     servers/<host>/                      records and leases of shared model servers
     runs/<name>/                         saved runs kept by name (--agora-save NAME)
@@ -62,7 +63,7 @@ MARKER = ".agorabench-store"
 # Every top-level name a store holds: --clear deletes these and nothing else, and a folder holding only these
 # (a store made before the marker) is marked when opened.
 LAYOUT = frozenset({
-    "artifacts", "journals", "continuations", "locks", "tmp", "damaged", "logs", "judgments", "progress",
+    "artifacts", "journals", "continuations", "locks", "tmp", "damaged", "logs", "judgments", "progress", "cluster",
     "servers", "runs", REPORT_FILE, "report.html", MARKER,
 })
 # Saved runs are baselines a user keeps on purpose: clearing the cache must not take them (delete them yourself).
@@ -198,6 +199,10 @@ class Store:
 
     def progress_dir(self, session_id: str) -> Path:
         return progress_dir(self.root, session_id)
+
+    def cluster_dir(self, session_id: str) -> Path:
+        """A --agora-ray session's records written by its nodes (cluster/node_work.py)."""
+        return self.root / "cluster" / session_id
 
     def judgments_dir(self) -> Path:
         return self.root / "judgments"

@@ -161,6 +161,7 @@ def render_html(report: dict[str, Any], page_dir: Path) -> str:
         pgr_svg=pgr_plot(pgr_rows) if cases else None,
         delta_svg=delta_plot(delta_rows, gate.get("margin") if gate else None),
         smoke=any(c.get("smoke") for c in cases),
+        cluster=config.get("cluster"),  # --agora-ray: nodes, resources, the store each node saw
         version=(report.get("versions") or {}).get("pytest-agorabench", ""),
     )
 

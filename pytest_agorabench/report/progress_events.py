@@ -57,6 +57,8 @@ class ProgressWriter:
         def emit(kind: str, **fields: Any) -> None:
             self.write({"case": case_id, "kind": kind, **fields})
 
+        # A case run on a Ray node writes its own events under this id into the same (shared) folder.
+        emit.case_id, emit.folder, emit.worker = case_id, self._folder, self.worker  # type: ignore[attr-defined]
         started = self._clock()
         emit("case_start", label=label, worker=self.worker)
         try:

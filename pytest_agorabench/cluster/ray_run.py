@@ -1,0 +1,206 @@
+"""The driver side of --agora-ray, one per pytest process that runs cases (each xdist worker is a Ray
+driver, so ``-n`` is the number of cases in flight): connect, run a case as a task, wait, cancel on Ctrl-C;
+for the session's controller also the cluster's description, the shared-store check and the end of the
+session (the nodes' generator hosts stopped, the session's records removed)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+from pytest_agorabench.cluster.node_work import (
+    GENERATOR_HOST_PREFIX,
+    NAMESPACE,
+    probe_store_here,
+    run_case_here,
+)
+from pytest_agorabench.errors import AgoraBenchError
+
+CASE_RETRIES = 2  # a case whose node dies is run again (from the store) at most this often
+STOP_TIMEOUT_S = 120  # a generator host's close: its server's shutdown
+INSTALL = 'pip install "pytest-agorabench[ray]"'
+
+
+class ClusterError(AgoraBenchError):
+    """No Ray, no cluster at the address, a case whose nodes kept dying, or a store the nodes do not share."""
+
+
+def forwarded_env(environ: dict[str, str] | None = None) -> dict[str, str]:
+    """Our settings (AGORABENCH_*) reach the tasks as the driver has them, so a node runs the case as this
+    process would; the host id is the node's own. Provider keys are not sent (Ray keeps a job's environment
+    in its control store): set them on every node."""
+    environ = os.environ if environ is None else environ
+    return {k: v for k, v in environ.items() if k.startswith("AGORABENCH_") and k != "AGORABENCH_HOST_ID"}
+
+
+def _ray() -> Any:
+    try:
+        import ray
+    except ImportError:
+        raise ClusterError(f"--agora-ray needs Ray, which is not installed here: {INSTALL}") from None
+    return ray
+
+
+class RayRun:
+    def __init__(self, address: str, session: str):
+        self.address = address
+        self.session = session
+        self._ray: Any = None
+
+    # ------------------------------------------------------------------ connection
+
+    def connect(self) -> Any:
+        if self._ray is not None:
+            return self._ray
+        ray = _ray()
+        if not ray.is_initialized():
+            try:
+                ray.init(
+                    address=self.address, namespace=NAMESPACE, log_to_driver=False, logging_level=logging.WARNING,
+                    configure_logging=False, runtime_env={"env_vars": forwarded_env()},
+                )
+            except (ConnectionError, ValueError, RuntimeError) as exc:
+                where = "RAY_ADDRESS or a running local cluster" if self.address == "auto" else self.address
+                raise ClusterError(
+                    f"--agora-ray={self.address}: no Ray cluster reached at {where} ({exc}); start one with "
+                    "`ray start --head` (and `ray start --address=HEAD:6379` on the other nodes)"
+                ) from None
+        self._ray = ray
+        return ray
+
+    def nodes(self) -> list[dict[str, Any]]:
+        ray = self.connect()
+        return [n for n in ray.nodes() if n.get("Alive")]
+
+    def gpus_per_case(self, config: Any) -> float:
+        """--agora-gpus-per-worker, else one GPU where the cluster has any (a CPU cluster: none)."""
+        if config.gpus_per_worker is not None:
+            return float(config.gpus_per_worker)
+        return 1.0 if self.connect().cluster_resources().get("GPU", 0) > 0 else 0.0
+
+    def describe(self, config: Any) -> dict[str, Any]:
+        """The cluster as the header and the JSON report show it."""
+        ray = self.connect()
+        resources = ray.cluster_resources()
+        nodes = [
+            {
+                "node_id": n["NodeID"], "ip": n.get("NodeManagerAddress"),
+                "cpus": n.get("Resources", {}).get("CPU", 0), "gpus": n.get("Resources", {}).get("GPU", 0),
+            }
+            for n in self.nodes()
+        ]
+        return {
+            "address": self.address,
+            "nodes": nodes,
+            "cpus": resources.get("CPU", 0),
+            "gpus": resources.get("GPU", 0),
+            "gpus_per_case": self.gpus_per_case(config),
+            "cpus_per_case": 1,
+            "generator_gpus_per_node": config.generator_gpus,
+            "case_retries": CASE_RETRIES,
+        }
+
+    # ------------------------------------------------------------------ cases
+
+    def run_case(self, setting_key: str, config: Any, progress: dict[str, Any] | None) -> tuple[Any, dict[str, Any]]:
+        """The case's CaseResult from a node, and where it ran (every attempt, in order)."""
+        ray = self.connect()
+        task = ray.remote(run_case_here).options(
+            num_gpus=self.gpus_per_case(config), num_cpus=1, max_retries=CASE_RETRIES, retry_exceptions=False,
+            scheduling_strategy="SPREAD", name=f"agorabench {setting_key}",
+        )
+        ref = task.remote(setting_key, config, self.session, progress)
+        try:
+            result, node = ray.get(ref)
+        except KeyboardInterrupt:
+            ray.cancel(ref, force=True)  # the node stops the case's process (and with it its training)
+            raise
+        except ray.exceptions.RayTaskError as exc:
+            raise exc.as_instanceof_cause() from None  # the case's own error, as a local run raises it
+        except (ray.exceptions.WorkerCrashedError, ray.exceptions.NodeDiedError,
+                ray.exceptions.TaskCancelledError) as exc:
+            attempts = self._attempts(config, progress)
+            raise ClusterError(
+                f"{setting_key}: the case's process or node was lost {len(attempts) or 1} time(s) (at most "
+                f"{CASE_RETRIES} retries; nodes: {', '.join(a['host'] for a in attempts) or 'unknown'}): "
+                f"{type(exc).__name__}. A rerun resumes from the store."
+            ) from None
+        attempts = self._attempts(config, progress)
+        return result, {
+            "host": node["host"], "node_id": node["node_id"], "ip": node["ip"], "gpus": node["gpus"],
+            "attempts": [{k: a.get(k) for k in ("host", "node_id", "started")} for a in attempts] or [node],
+        }
+
+    def _attempts(self, config: Any, progress: dict[str, Any] | None) -> list[dict[str, Any]]:
+        from pytest_agorabench.store import Store
+
+        if progress is None:
+            return []
+        folder = Store(config.store_dir).cluster_dir(self.session) / "attempts" / progress["case"]
+        rows = []
+        for path in folder.glob("*.json") if folder.is_dir() else []:
+            try:
+                rows.append(json.loads(path.read_text()))
+            except (OSError, ValueError):
+                continue  # written by a node killed mid-write: that attempt left no record
+        return sorted(rows, key=lambda r: r.get("started", 0))
+
+    # ------------------------------------------------------------------ the session (controller)
+
+    def check_store(self, store_root: Path) -> dict[str, Any]:
+        """Every node sees the same store and its locks block across nodes (shared_store.py), or a clear
+        refusal before any case starts; what each node saw, for the report."""
+        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+        from pytest_agorabench.shared_store import hold_probe, verdict
+
+        ray = self.connect()
+        with hold_probe(store_root, self.session) as probe:
+            refs = [
+                ray.remote(probe_store_here).options(
+                    num_cpus=0, scheduling_strategy=NodeAffinitySchedulingStrategy(n["NodeID"], soft=False),
+                ).remote(str(store_root), self.session, probe.token)
+                for n in self.nodes()
+            ]
+            seen = ray.get(refs)
+        return verdict(probe, seen)
+
+    def stop_generator_hosts(self) -> list[str]:
+        """The session's generator hosts drop their servers (the last lease out stops each), then go."""
+        ray = self.connect()
+        names = [
+            a["name"] for a in ray.util.list_named_actors(all_namespaces=True)
+            if a.get("namespace") == NAMESPACE and a["name"].startswith(f"{GENERATOR_HOST_PREFIX}-{self.session}-")
+        ]
+        stopped = []
+        for name in names:
+            try:
+                host = ray.get_actor(name, namespace=NAMESPACE)
+                ray.get(host.close.remote(), timeout=STOP_TIMEOUT_S)
+            except Exception:  # noqa: BLE001 - a host on a lost node has nothing left to close
+                pass
+            try:
+                ray.kill(ray.get_actor(name, namespace=NAMESPACE))
+                stopped.append(name)
+            except ValueError:
+                pass  # gone already
+        return stopped
+
+    def finish(self, store_root: Path | None, controller: bool) -> None:
+        if self._ray is None:
+            return
+        try:
+            if controller:
+                self.stop_generator_hosts()
+                if store_root is not None:
+                    from pytest_agorabench.store import Store
+
+                    shutil.rmtree(Store(store_root).cluster_dir(self.session), ignore_errors=True)
+        finally:
+            self._ray.shutdown()
+            self._ray = None
+
