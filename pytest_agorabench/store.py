@@ -102,6 +102,13 @@ def progress_dir(root: str | os.PathLike[str], session_id: str) -> Path:
     return Path(root).expanduser().resolve() / "progress" / session_id
 
 
+def probe_files(root: str | os.PathLike[str], session: str) -> tuple[Path, Path]:
+    """The lock and the token file of a session's proof that every node shares this store (shared_store.py).
+    A function of the root, not a Store method: a node looks without creating anything."""
+    locks = Path(root) / "locks"
+    return locks / f"store-probe-{session}.lock", locks / f"store-probe-{session}.json"
+
+
 def package_versions() -> dict[str, str | None]:
     out: dict[str, str | None] = {"python": platform.python_version()}
     for name in _VERSIONED_PACKAGES:
