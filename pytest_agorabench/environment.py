@@ -28,6 +28,8 @@ PREFIX = "AGORABENCH_"
 TEST_SUITE_ONLY = frozenset({"AGORABENCH_WHEEL_TEST"})
 EMBEDDER_NAMES = ("all-minilm-l6-v2", "hashed")  # intrinsic/embeddings.py EMBEDDERS (a test keeps them equal)
 SANDBOX_NAMES = ("agora", "isolated", "docker")  # known without asking inspect's registry
+# A host id names folders and temp files in a store shared by several machines: a short name safe in a path.
+HOST_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}")
 
 
 class EnvironmentVariableError(AgoraBenchError, ValueError):
@@ -142,6 +144,12 @@ def _sandbox(raw: str) -> tuple[str, str | None]:
     return name, config or None
 
 
+def _host_name(raw: str) -> str:
+    if not HOST_NAME.fullmatch(raw):
+        raise _Bad("cannot name files in a shared store")
+    return raw
+
+
 CPU_SHARE = Variable(
     "AGORABENCH_CPU_SHARE", "an integer of at least 1", "unset: set by us only",
     "set by the plugin in each xdist worker beside OMP_NUM_THREADS (its share of the cores); not for users",
@@ -151,6 +159,12 @@ EMBEDDER = Variable(
     "AGORABENCH_EMBEDDER", "all-minilm-l6-v2, hashed or the directory of an encoder model",
     "all-minilm-l6-v2", "the embedder of the diversity metric (intrinsic metrics)", _embedder,
     unset="all-minilm-l6-v2",
+)
+HOST_ID = Variable(
+    "AGORABENCH_HOST_ID", "a name of at most 63 letters, digits, '.', '_' or '-', the first a letter or digit",
+    "the host name",
+    "this machine's name in a store shared by several machines (server records, temp files, the report)",
+    _host_name,
 )
 MODEL_CACHE = Variable(
     "AGORABENCH_MODEL_CACHE", "a writable directory (created when missing)", "~/.cache/pytest-agorabench/models",
@@ -202,7 +216,7 @@ VLLM_START_TIMEOUT = Variable(
 )
 
 VARIABLES: tuple[Variable, ...] = (
-    CPU_SHARE, EMBEDDER, MODEL_CACHE, SANDBOX, SANDBOX_DROP_ROOT, SANDBOX_NETNS, SANDBOX_PYTHON,
+    CPU_SHARE, EMBEDDER, HOST_ID, MODEL_CACHE, SANDBOX, SANDBOX_DROP_ROOT, SANDBOX_NETNS, SANDBOX_PYTHON,
     SANDBOX_WORKERS, SMOKE_REWARD_STEPS, TIMEOUT_SCALE, VLLM_ARGS, VLLM_PYTHON, VLLM_START_TIMEOUT,
 )
 BY_NAME = {v.name: v for v in VARIABLES}

@@ -49,9 +49,18 @@ def rows_hash(rows: list[dict[str, Any]]) -> str:
     return text_hash(canonical_json(rows))
 
 
+def atomic_temp(path: Path) -> Path:
+    """The temp file ``write_json_atomic`` renames onto ``path``: named by host id and pid, as two nodes sharing
+    a store may run the same pid."""
+    # Imported here: hosts reads environment.py, which imports this bottom module.
+    from pytest_agorabench.hosts import host_id
+
+    return path.with_name(f".{path.name}.{host_id()}.{os.getpid()}.tmp")
+
+
 def write_json_atomic(path: Path, value: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = atomic_temp(path)
     with disk_errors(path):
         with open(tmp, "w") as fh:
             json.dump(value, fh, indent=2, sort_keys=True, default=str)

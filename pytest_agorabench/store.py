@@ -11,14 +11,14 @@ store wrote before inventories, is never served: it is moved aside and recompute
     journals/<stage>/<key>.jsonl         journals of stages still running (or killed): a rerun resumes them
     continuations/<stage>/<key>.json     which artifact carries a finished journal, so a larger request continues it
     locks/<name>-<key>.lock              cross-process locks
-    tmp/<stage>-<key>-<pid>/             artifacts being built
+    tmp/<stage>-<key>-<host>-<pid>/      artifacts being built (<host>: hosts.host_id(), as below)
     damaged/<stage>-<key>-<time>/        artifacts that failed their check when served, kept for a look
     logs/<stage>/[<key>/]                inspect-ai eval logs
     judgments/                           the judgment cache of the judged benchmarks
     progress/<session id>/<worker>.jsonl live progress events of a running session (removed at its end)
     cluster/<session id>/                a Ray session's case attempts by node (removed at its end)
     report.json                          the JSON report when no --agora-json is given (report.html beside it)
-    servers/<host>/                      records and leases of shared model servers
+    servers/<host>/                      records and leases of shared model servers, per host id
     runs/<name>/                         saved runs kept by name (--agora-save NAME)
     .agorabench-store                    the marker: this folder is a store we made (``agorabench cache --clear``
                                          deletes nothing in a folder without it)
@@ -30,8 +30,8 @@ import dataclasses
 import json
 import os
 import platform
+import re
 import shutil
-import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -49,6 +49,7 @@ from pytest_agorabench.files import (
     text_hash,
     write_json_atomic,
 )
+from pytest_agorabench.hosts import host_id
 from pytest_agorabench.inventory import damage, inventory, legacy_damage
 
 __all__ = [
@@ -68,6 +69,9 @@ LAYOUT = frozenset({
 })
 # Saved runs are baselines a user keeps on purpose: clearing the cache must not take them (delete them yourself).
 KEPT_ON_CLEAR = ("runs",)
+# A temp build dir: <stage>-<key>-<host>-<pid>, or <stage>-<key>-<pid> as older versions named it (a host id
+# may hold dashes; the key, a sha256, never does).
+_TMP_NAME = re.compile(r"(?P<stage>.+?)-(?P<key>[0-9a-f]{64})-(?:.+-)?\d+")
 _VERSIONED_PACKAGES = ("pytest-agorabench", "torch", "transformers", "trl", "inspect-ai", "datasets")
 
 # The manifest the store wrote before inventories (added in commit 04dc19b): exactly these fields, plus the one
@@ -97,6 +101,13 @@ def progress_dir(root: str | os.PathLike[str], session_id: str) -> Path:
     """Where a session's workers write their progress events (report/progress_events.py). A function of the
     root, not only a Store method: the display polls it before any case has created the store."""
     return Path(root).expanduser().resolve() / "progress" / session_id
+
+
+def probe_files(root: str | os.PathLike[str], session: str) -> tuple[Path, Path]:
+    """The lock and the token file of a session's proof that every node shares this store (shared_store.py).
+    A function of the root, not a Store method: a node looks without creating anything."""
+    locks = Path(root) / "locks"
+    return locks / f"store-probe-{session}.lock", locks / f"store-probe-{session}.json"
 
 
 def package_versions() -> dict[str, str | None]:
@@ -155,8 +166,10 @@ class Store:
         """Remove temp dirs no process is building: a killed build leaves one, and its key may never be
         built again. A dir whose key's lock is free has no builder (the builder holds the lock throughout)."""
         for tmp in (self.root / "tmp").glob("*-*-*"):
-            stage, key, _pid = tmp.name.rsplit("-", 2)
-            lock = self.lock(stage, key)
+            named = _TMP_NAME.fullmatch(tmp.name)
+            if named is None:
+                continue  # not a name we give: not ours to delete
+            lock = self.lock(named["stage"], named["key"])
             if _try_acquire(lock):
                 try:
                     shutil.rmtree(tmp, ignore_errors=True)
@@ -191,7 +204,7 @@ class Store:
 
     def servers_dir(self) -> Path:
         """Records and leases of the model servers running on this host (serving/server_records.py)."""
-        return self.root / "servers" / socket.gethostname()
+        return self.root / "servers" / host_id()
 
     def runs_dir(self) -> Path:
         """Saved runs kept by name (``--agora-save NAME``; gate/saved_runs.py)."""
@@ -312,7 +325,7 @@ class Store:
             if why is not None:
                 repaired = f"{why}; recomputed (the damaged copy is in {self._set_aside(stage, key, why)})"
             self._clear_leftovers(stage, key)
-            tmp = self.root / "tmp" / f"{stage}-{key}-{os.getpid()}"
+            tmp = self.root / "tmp" / f"{stage}-{key}-{host_id()}-{os.getpid()}"  # pids repeat across nodes
             tmp.mkdir(parents=True)
             started = time.time()
             try:

@@ -24,7 +24,9 @@ from pathlib import Path
 from typing import Any, Callable, TypeVar
 
 from pytest_agorabench.environment import VLLM_ARGS
+from pytest_agorabench.errors import AgoraBenchError
 from pytest_agorabench.files import canonical_json, text_hash
+from pytest_agorabench.hosts import host_id
 from pytest_agorabench.serving import vllm_launch
 from pytest_agorabench.serving.processes import ProcessId
 from pytest_agorabench.serving.server_records import Lease, ServerRecord, ServerRegistry
@@ -36,6 +38,11 @@ T = TypeVar("T")
 
 class ServerDied(vllm_launch.ServerStartError):
     """A shared server that died again after its one restart."""
+
+
+class AnotherHostsServer(AgoraBenchError):
+    """This host's servers folder holds a record written by another host: its pid and address mean nothing
+    here, and it is not ours to stop or replace."""
 
 
 @dataclass(frozen=True)
@@ -137,7 +144,7 @@ class Servers:
             return None
         old = endpoint.server
         with self.registry.lock(old.key):
-            current = self.registry.record(old.key)
+            current = self._own(self.registry.record(old.key))
             if current is not None and self._usable(current):
                 if current.instance == old.instance:
                     return None
@@ -148,7 +155,7 @@ class Servers:
                     f"the vllm server for {old.model} died again after one restart; its output: {old.log}"
                 )
             self._restarts[old.key] = self._restarts.get(old.key, 0) + 1
-            if current is not None and current.process.alive():
+            if current is not None and current.process.running_here():
                 vllm_launch.stop(current.pid)
             record = self._start(old.key, old.model, tuple(old.gpus))
             self._hold(record, self._role(old.key))
@@ -199,15 +206,26 @@ class Servers:
     def _role(self, key: str) -> str:
         return self._held.get(key, (STUDENT, None))[0]
 
+    def _own(self, record: ServerRecord | None) -> ServerRecord | None:
+        """``record``, refused when another host wrote it (its folder was copied or renamed): its pid and
+        address mean nothing here, and replacing it would orphan that host's server."""
+        if record is not None and not record.process.here():
+            raise AnotherHostsServer(
+                f"{self.registry.folder(record.key)} holds a server record written on host {record.host!r}, but "
+                f"this is host {host_id()!r}: each host keeps its own servers folder; remove that folder once "
+                f"host {record.host!r} no longer runs the server"
+            )
+        return record
+
     def _usable(self, record: ServerRecord) -> bool:
-        return record.process.alive() and vllm_launch.healthy(record.base_url)
+        return record.process.running_here() and vllm_launch.healthy(record.base_url)
 
     def _acquire(self, weights: str, role: str) -> ServerRecord:
         key = self._key(weights, role)
         if key in self._held:
             return self._held[key][1]
         with self.registry.lock(key, timeout=vllm_launch.start_timeout() + 120):
-            record = self.registry.record(key)
+            record = self._own(self.registry.record(key))
             if record is not None:
                 shared = self.registry.live_leases(key) or record.session == self.session
                 if not (shared and self._usable(record)):
@@ -237,7 +255,7 @@ class Servers:
         record = ServerRecord(
             key=key, model=weights, served_name=launch.served_name, port=port, base_url=f"http://127.0.0.1:{port}",
             gpus=list(gpus), command=launch.command(), log=str(log), pid=proc.pid,
-            started=ProcessId.of(proc.pid).started, session=self.session, instance=instance,
+            started=ProcessId.of(proc.pid).started, session=self.session, instance=instance, host=host_id(),
         )
         self.registry.write(record)  # before the wait: a start cut short still names its process
         self.registry.started(record)
@@ -251,8 +269,8 @@ class Servers:
 
     def _stop_if_unused(self, key: str) -> bool:
         record = self.registry.record(key)
-        if record is None or self.registry.live_leases(key):
-            return False
+        if record is None or not record.process.here() or self.registry.live_leases(key):
+            return False  # in use, or another host's to stop
         if record.process.alive():
             vllm_launch.stop(record.pid)
         self.registry.clear(key)

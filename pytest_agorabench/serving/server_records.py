@@ -2,8 +2,8 @@
 server another one started, and a later session finds what a killed one left behind.
 
 One folder per server key (``Store.servers_dir()/<key>/``):
-- ``record.json``: the running server (pid and its start time, port, base URL, GPUs, command, log, the
-  session that started it, an instance id), written as soon as the process exists;
+- ``record.json``: the running server (pid, its start time and host id, port, base URL, GPUs, command, log,
+  the session that started it, an instance id), written as soon as the process exists;
 - ``leases/<pid>-<start>.json``: one per process using it; a lease whose process is gone counts for nothing;
 - ``starts.jsonl``: every start, for counting (one line per server process we started).
 Every change happens under the key's file lock.
@@ -38,17 +38,18 @@ class ServerRecord:
     session: str
     instance: str
     created: float = field(default_factory=time.time)
+    host: str | None = None  # the host id it runs on (None: written before host ids, on this host)
 
     @property
     def process(self) -> ProcessId:
-        return ProcessId(self.pid, self.started)
+        return ProcessId(self.pid, self.started, self.host)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     def public(self) -> dict[str, Any]:
         """What the JSON report says about it (no environment, which may hold keys)."""
-        return {k: getattr(self, k) for k in ("model", "served_name", "base_url", "gpus", "pid", "log", "instance")}
+        return {k: getattr(self, k) for k in ("model", "served_name", "base_url", "gpus", "host", "pid", "log", "instance")}
 
 
 @dataclass(frozen=True)
@@ -118,8 +119,8 @@ class ServerRegistry:
         write_json_atomic(
             folder / lease.name,
             {
-                "pid": lease.process.pid, "started": lease.process.started, "session": lease.session,
-                "role": lease.role, "holder": lease.holder,
+                "pid": lease.process.pid, "started": lease.process.started, "host": lease.process.host,
+                "session": lease.session, "role": lease.role, "holder": lease.holder,
             },
         )
 
@@ -127,14 +128,15 @@ class ServerRegistry:
         (self._lease_dir(key) / lease.name).unlink(missing_ok=True)
 
     def live_leases(self, key: str) -> list[Lease]:
-        """Leases whose process still runs; the others (a killed worker's) are removed."""
+        """Leases whose process still runs, or runs on another host (only that host can tell); the others (a
+        killed worker's) are removed."""
         live = []
         for path in sorted(self._lease_dir(key).glob("*.json")):
             try:
                 data = json.loads(path.read_text())
                 lease = Lease(
-                    ProcessId(int(data["pid"]), data.get("started")), str(data["session"]), str(data["role"]),
-                    str(data["holder"]),
+                    ProcessId(int(data["pid"]), data.get("started"), data.get("host")), str(data["session"]),
+                    str(data["role"]), str(data["holder"]),
                 )
             except (OSError, ValueError, KeyError, TypeError):
                 path.unlink(missing_ok=True)

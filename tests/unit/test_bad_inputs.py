@@ -214,6 +214,7 @@ def _env_cases(tmp: Path) -> dict[str, list[str]]:
     return {
         "AGORABENCH_CPU_SHARE": ["0", "two"],
         "AGORABENCH_EMBEDDER": [str(tmp / "missing-embedder"), "minilm"],
+        "AGORABENCH_HOST_ID": ["node/1", "../up", "-starts-with-a-dash", "a" * 64, "node 1"],
         "AGORABENCH_MODEL_CACHE": [str(a_file), str(a_file / "below")],
         "AGORABENCH_SANDBOX": ["nonsense", "local"],
         "AGORABENCH_SANDBOX_DROP_ROOT": ["no", "false"],

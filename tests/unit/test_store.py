@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from pytest_agorabench.files import Journal, read_jsonl
-from pytest_agorabench.store import Store, StoreError, content_key
+from pytest_agorabench.files import Journal, atomic_temp, read_jsonl
+from pytest_agorabench.store import Store, StoreError, content_key, foreign_entries
 
 
 def test_key_depends_on_every_input_and_not_on_order():
@@ -363,3 +363,33 @@ def test_temp_dirs_of_killed_builds_are_swept_but_not_those_being_built(tmp_path
     finally:
         builder.release()
     assert not dead.exists() and busy.exists()
+
+
+def test_names_by_host_carry_the_host_id_so_two_nodes_with_one_pid_never_collide(tmp_path, monkeypatch):
+    monkeypatch.setenv("AGORABENCH_HOST_ID", "node-b")
+    store = Store(tmp_path)
+    seen = []
+    store.once("stage", {"x": 1}, lambda workdir, key: seen.append(workdir.name))
+    assert seen == [f"stage-{content_key('stage', {'x': 1})}-node-b-{os.getpid()}"]
+    assert store.servers_dir() == tmp_path / "servers" / "node-b"
+    assert atomic_temp(tmp_path / "report.json").name == f".report.json.node-b.{os.getpid()}.tmp"
+    atomic_temp(tmp_path / "report.json").write_text("{")  # left by a killed node: still known as ours
+    assert foreign_entries(tmp_path) == []
+
+
+def test_the_sweep_reads_host_ids_with_dashes_and_older_names_and_leaves_other_names(tmp_path):
+    store = Store(tmp_path)
+    dead_new = tmp_path / "tmp" / f"training-{'a' * 64}-node-b-7-4242"
+    dead_old = tmp_path / "tmp" / f"evaluation-{'c' * 64}-4242"
+    busy = tmp_path / "tmp" / f"training-{'b' * 64}-gpu-node-3-4343"
+    foreign = tmp_path / "tmp" / "a-user-folder"
+    for folder in (dead_new, dead_old, busy, foreign):
+        folder.mkdir(parents=True)
+    builder = store.lock("training", "b" * 64)
+    builder.acquire()  # another node is building key b
+    try:
+        Store(tmp_path)
+    finally:
+        builder.release()
+    assert not dead_new.exists() and not dead_old.exists()
+    assert busy.exists() and foreign.exists()

@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from pytest_agorabench.hosts import host_id
 from pytest_agorabench.serving import Servers, ServerStartError, VllmMissing
-from pytest_agorabench.serving.pool import GENERATOR, STUDENT, ServerDied
+from pytest_agorabench.serving.pool import GENERATOR, STUDENT, AnotherHostsServer, ServerDied
 from pytest_agorabench.serving.processes import ProcessId
-from pytest_agorabench.serving.server_records import ServerRecord
+from pytest_agorabench.serving.server_records import Lease, ServerRecord, ServerRegistry
 from pytest_agorabench.serving.vllm_launch import Launch, healthy, vllm_python
 
 FAKE = Path(__file__).parent / "fake_vllm"
@@ -40,6 +41,7 @@ def test_two_holders_share_one_start_and_the_last_one_out_stops_it(fake_vllm):
     assert first.model.startswith("vllm/some-org/tiny-model@")
     assert first.base_url == f"{first.server.base_url}/v1"
     key = first.key
+    assert first.server.host == host_id() and first.server.public()["host"] == host_id()
     assert a.registry.starts(key, "s1") == 1
     a.close()
     assert healthy(first.server.base_url)  # b still holds it
@@ -186,3 +188,49 @@ def test_the_generator_gets_its_own_gpu_group_and_students_the_workers(fake_vllm
     assert servers._key("org/m", GENERATOR) != servers._key("org/m", STUDENT)
     no_group = pool(fake_vllm, worker_gpus=("3",))  # no generator group: it runs on the worker's GPUs
     assert no_group._gpus(GENERATOR) == ("3",)
+
+
+def _record(key, pid, host, session="sess"):
+    return ServerRecord(
+        key=key, model="m", served_name="m@1", port=1, base_url="http://127.0.0.1:1", gpus=[], command=[], log="",
+        pid=pid, started=None, session=session, instance="1", host=host,
+    )
+
+
+def test_a_process_of_another_host_is_never_judged_dead_here():
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    assert ProcessId.current().host == host_id()
+    assert not ProcessId(gone.pid, None, host_id()).alive()
+    elsewhere = ProcessId(gone.pid, None, "node-elsewhere")
+    assert elsewhere.alive() and not elsewhere.here() and not elsewhere.running_here()
+    assert not ProcessId(gone.pid, None).alive()  # written before host ids: judged here, as before
+
+
+def test_a_lease_of_another_host_is_kept_though_its_pid_is_not_running_here(tmp_path):
+    registry = ServerRegistry(tmp_path / "servers")
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    remote = Lease(ProcessId(gone.pid, None, "node-elsewhere"), "sess", GENERATOR, "h1")
+    local = Lease(ProcessId(gone.pid, None, host_id()), "sess", GENERATOR, "h2")
+    registry.add_lease("k", remote)
+    registry.add_lease("k", local)
+    assert registry.live_leases("k") == [remote]
+    assert [p.name for p in (tmp_path / "servers" / "k" / "leases").iterdir()] == [remote.name]
+
+
+def test_a_server_record_of_another_host_is_neither_stopped_nor_replaced_here(fake_vllm):
+    # A live process of ours under the record's pid: signalling it would be the bug.
+    bystander = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE)
+    try:
+        servers = pool(fake_vllm, session="sess")
+        key = servers._key("some-org/tiny-model", GENERATOR)
+        servers.registry.write(_record(key, bystander.pid, "node-elsewhere"))
+        assert servers.stop_leftovers() == []
+        with pytest.raises(AnotherHostsServer, match="written on host 'node-elsewhere'.* remove that folder"):
+            servers.endpoint(MODEL, GENERATOR)
+        assert servers.registry.record(key).host == "node-elsewhere"
+        assert bystander.poll() is None
+    finally:
+        bystander.stdin.close()
+        bystander.wait(timeout=60)
