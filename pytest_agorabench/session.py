@@ -98,8 +98,7 @@ class AgoraSession:
         cluster for the header and the report. A ClusterError ends the run with its sentence."""
         run = self.ray_run()
         self.cluster = run.describe(self.config)
-        self.cluster["store"] = run.check_store(Path(self.config.store_dir))
-        hosts = {n["node"]["node_id"]: n["node"]["host"] for n in self.cluster["store"].get("nodes", [])}
+        self.cluster["store"], hosts = run.check_store(Path(self.config.store_dir))
         for node in self.cluster["nodes"]:
             node["host"] = hosts.get(node["node_id"])
 
@@ -288,13 +287,13 @@ class AgoraSession:
 
 def cluster_header(cluster: dict[str, Any]) -> list[str]:
     """The header's lines for --agora-ray: the cluster's resources, what a case asks for, the store check."""
-    store = cluster.get("store") or {}
-    hosts = ", ".join(f"{h['host']} ({h.get('fs_type', '?')})" for h in store.get("nodes", []))
+    store = cluster["store"]
+    hosts = ", ".join(f"{host} ({seen['fs'] or 'unknown filesystem'})" for host, seen in sorted(store["nodes"].items()))
     return [
         f"agorabench Ray cluster {cluster['address']}: {len(cluster['nodes'])} node(s), {cluster['gpus']:g} GPU(s), "
         f"{cluster['cpus']:g} CPU(s); each case asks {cluster['gpus_per_case']:g} GPU(s) and "
         f"{cluster['cpus_per_case']} CPU; a lost node's case is retried up to {cluster['case_retries']} time(s)",
-        f"agorabench store {store.get('path', '?')}: shared, locks hold across nodes; seen by {hosts or 'no node'}",
+        f"agorabench store {store['path']}: shared, locks hold across nodes; seen by {hosts}",
     ]
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_agorabench.config import RunConfig
+from pytest_agorabench.store import Store
 
 GENERATOR_HOST_PREFIX = "agorabench-generator"
 NAMESPACE = "agorabench"
@@ -42,9 +43,9 @@ class GeneratorHost:
     lease out stops the server (serving/pool.py)."""
 
     def __init__(self, servers_dir: str, session: str, log_dir: str):
-        from pytest_agorabench.serving import Servers
-
         import ray
+
+        from pytest_agorabench.serving import Servers
 
         self._servers = Servers(
             Path(servers_dir), session, generator_gpus=tuple(str(g) for g in ray.get_gpu_ids()),
@@ -58,10 +59,8 @@ class GeneratorHost:
         endpoint = self._servers.endpoint(model, GENERATOR)
         return endpoint.server.public() if endpoint.server is not None else {}
 
-    def close(self) -> int:
-        held = len(self._servers._held)
+    def close(self) -> None:
         self._servers.close()
-        return held
 
 
 def ensure_generator_host(config: RunConfig, session: str) -> None:
@@ -71,7 +70,6 @@ def ensure_generator_host(config: RunConfig, session: str) -> None:
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
     from pytest_agorabench.serving import served_weights
-    from pytest_agorabench.store import Store
 
     if served_weights(config.generator) is None:
         return
@@ -85,48 +83,53 @@ def ensure_generator_host(config: RunConfig, session: str) -> None:
     ray.get(host.hold.remote(config.generator))
 
 
-def run_case_here(
-    setting_key: str, config: RunConfig, session: str, progress: dict[str, Any] | None
+GENERATION, TRAIN_AND_EVALUATE = "generation", "training_and_evaluation"  # a case's two tasks
+
+
+def run_part_here(
+    part: str, setting_key: str, config: RunConfig, session: str, target: dict[str, Any],
+    generated: dict[str, Any] | None = None,
 ) -> tuple[Any, dict[str, Any]]:
-    """One case on this node: the pipeline with this node's server pool, its progress events into the shared
-    store's progress folder under the driver's case id, this attempt recorded in the store first (a retried
-    case then shows each node it ran on)."""
+    """One of a case's two tasks on this node: its data (GENERATION: seeds and the generation stage, through
+    this node's generator host for a served generator; it needs no training GPU) or the rest of the case
+    (TRAIN_AND_EVALUATE: ``run_case``, its generation served from the store). Progress events go into the
+    shared store's progress folder under the driver's case id; this attempt is recorded in the store first,
+    so a retried part shows each node it ran on."""
     from pytest_agorabench.files import write_json_atomic
-    from pytest_agorabench.pipeline import run_case
+    from pytest_agorabench.pipeline import generate_data, run_case
     from pytest_agorabench.report.progress_events import ProgressWriter
     from pytest_agorabench.serving import Servers, visible_gpus
     from pytest_agorabench.settings import get_setting
-    from pytest_agorabench.store import Store
 
     node = node_identity()
     store = Store(config.store_dir)
-    attempt = {**node, "started": time.time()}
-    if progress is not None:
-        attempts = store.cluster_dir(session) / "attempts" / progress["case"]
-        attempts.mkdir(parents=True, exist_ok=True)
-        write_json_atomic(attempts / f"{node['host']}-{node['pid']}-{time.time_ns()}.json", attempt)
+    attempts = store.cluster_dir(session) / "attempts" / target["case"]
+    attempts.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(attempts / f"{part}-{node['host']}-{node['pid']}-{time.time_ns()}.json",
+                      {**node, "part": part, "started": time.time()})
     emit = writer = None
-    if progress is not None:
-        writer = ProgressWriter(lambda: Path(progress["folder"]), f"{progress['worker']}@{node['host']}-{os.getpid()}")
-        case_id = progress["case"]
+    if target["folder"] is not None:
+        writer = ProgressWriter(lambda: Path(target["folder"]), f"{target['worker']}@{node['host']}-{os.getpid()}")
 
         def emit(kind: str, **fields: Any) -> None:
-            writer.write({"case": case_id, "kind": kind, **fields})
+            writer.write({"case": target["case"], "kind": kind, **fields})
 
-        emit("stage", stage="node", detail=f"on {node['host']}")
-    ensure_generator_host(config, session)
+        emit("stage", stage="node", detail=f"{part} on {node['host']}")
+    setting = get_setting(setting_key)
     servers = Servers(store.servers_dir(), session, worker_gpus=visible_gpus(), log_dir=store.log_dir("servers"))
     try:
-        result = run_case(get_setting(setting_key), config, store, servers=servers, progress=emit)
+        if part == GENERATION:
+            ensure_generator_host(config, session)
+            return generate_data(setting, config, store, servers, emit), node
+        return run_case(setting, config, store, servers=servers, progress=emit, data_task=generated), node
     finally:
         servers.close()
         if writer is not None:
             writer.close()
-    return result, node
 
 
-def probe_store_here(store_root: str, session: str, token: str) -> dict[str, Any]:
-    """The shared-store check on this node (shared_store.py), with the node's identity."""
-    from pytest_agorabench.shared_store import check_from_node
+def probe_store_here(store_root: str, session: str, token: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """This node's view of the store while the controller holds its probe (shared_store.look), and the node."""
+    from pytest_agorabench.shared_store import look
 
-    return {**check_from_node(Path(store_root), session, token), "node": node_identity()}
+    return look(store_root, session, token), node_identity()

@@ -13,10 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from pytest_agorabench.cluster.node_work import (
+    GENERATION,
     GENERATOR_HOST_PREFIX,
     NAMESPACE,
+    TRAIN_AND_EVALUATE,
     probe_store_here,
-    run_case_here,
+    run_part_here,
 )
 from pytest_agorabench.errors import AgoraBenchError
 
@@ -106,41 +108,52 @@ class RayRun:
 
     # ------------------------------------------------------------------ cases
 
-    def run_case(self, setting_key: str, config: Any, progress: dict[str, Any] | None) -> tuple[Any, dict[str, Any]]:
-        """The case's CaseResult from a node, and where it ran (every attempt, in order)."""
-        ray = self.connect()
-        task = ray.remote(run_case_here).options(
-            num_gpus=self.gpus_per_case(config), num_cpus=1, max_retries=CASE_RETRIES, retry_exceptions=False,
-            scheduling_strategy="SPREAD", name=f"agorabench {setting_key}",
+    def run_case(self, setting_key: str, config: Any, target: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+        """The case's CaseResult from the cluster, and where each of its two tasks ran (every attempt, in
+        order). First its data, in a task without GPUs (a served generator runs on the node's own generator
+        GPUs, an API one needs none), then training and evaluation in a task holding the case's GPUs: the
+        GPUs are not held idle while the data is generated."""
+        generated, data_node = self._run_part(GENERATION, setting_key, config, target, gpus=0.0)
+        result, node = self._run_part(
+            TRAIN_AND_EVALUATE, setting_key, config, target, gpus=self.gpus_per_case(config), generated=generated,
         )
-        ref = task.remote(setting_key, config, self.session, progress)
+        attempts = self._attempts(config, target)
+        return result, {
+            "host": node["host"], "node_id": node["node_id"], "ip": node["ip"], "gpus": node["gpus"],
+            "stages": {GENERATION: data_node["host"], TRAIN_AND_EVALUATE: node["host"]},
+            "attempts": [{k: a.get(k) for k in ("part", "host", "node_id", "started")} for a in attempts],
+        }
+
+    def _run_part(
+        self, part: str, setting_key: str, config: Any, target: dict[str, Any], gpus: float,
+        generated: dict[str, Any] | None = None,
+    ) -> tuple[Any, dict[str, Any]]:
+        ray = self.connect()
+        task = ray.remote(run_part_here).options(
+            num_gpus=gpus, num_cpus=1, max_retries=CASE_RETRIES, retry_exceptions=False,
+            scheduling_strategy="SPREAD", name=f"agorabench {setting_key} {part}",
+        )
+        ref = task.remote(part, setting_key, config, self.session, target, generated)
         try:
-            result, node = ray.get(ref)
+            return ray.get(ref)
         except KeyboardInterrupt:
-            ray.cancel(ref, force=True)  # the node stops the case's process (and with it its training)
+            ray.cancel(ref, force=True)  # the node stops the task's process (and with it its training)
             raise
         except ray.exceptions.RayTaskError as exc:
             raise exc.as_instanceof_cause() from None  # the case's own error, as a local run raises it
         except (ray.exceptions.WorkerCrashedError, ray.exceptions.NodeDiedError,
                 ray.exceptions.TaskCancelledError) as exc:
-            attempts = self._attempts(config, progress)
+            hosts = [a["host"] for a in self._attempts(config, target) if a.get("part") == part]
             raise ClusterError(
-                f"{setting_key}: the case's process or node was lost {len(attempts) or 1} time(s) (at most "
-                f"{CASE_RETRIES} retries; nodes: {', '.join(a['host'] for a in attempts) or 'unknown'}): "
-                f"{type(exc).__name__}. A rerun resumes from the store."
+                f"{setting_key}: its {part} task's process or node was lost {len(hosts) or 1} time(s) (at most "
+                f"{CASE_RETRIES} retries; nodes: {', '.join(hosts) or 'unknown'}): {type(exc).__name__}. "
+                "A rerun resumes from the store."
             ) from None
-        attempts = self._attempts(config, progress)
-        return result, {
-            "host": node["host"], "node_id": node["node_id"], "ip": node["ip"], "gpus": node["gpus"],
-            "attempts": [{k: a.get(k) for k in ("host", "node_id", "started")} for a in attempts] or [node],
-        }
 
-    def _attempts(self, config: Any, progress: dict[str, Any] | None) -> list[dict[str, Any]]:
+    def _attempts(self, config: Any, target: dict[str, Any]) -> list[dict[str, Any]]:
         from pytest_agorabench.store import Store
 
-        if progress is None:
-            return []
-        folder = Store(config.store_dir).cluster_dir(self.session) / "attempts" / progress["case"]
+        folder = Store(config.store_dir).cluster_dir(self.session) / "attempts" / target["case"]
         rows = []
         for path in folder.glob("*.json") if folder.is_dir() else []:
             try:
@@ -151,12 +164,13 @@ class RayRun:
 
     # ------------------------------------------------------------------ the session (controller)
 
-    def check_store(self, store_root: Path) -> dict[str, Any]:
+    def check_store(self, store_root: Path) -> tuple[dict[str, Any], dict[str, str]]:
         """Every node sees the same store and its locks block across nodes (shared_store.py), or a clear
-        refusal before any case starts; what each node saw, for the report."""
+        refusal before any case starts. Returns what each node saw (for the report) and each Ray node's
+        host id."""
         from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
-        from pytest_agorabench.shared_store import hold_probe, verdict
+        from pytest_agorabench.shared_store import hold_probe, judge
 
         ray = self.connect()
         with hold_probe(store_root, self.session) as probe:
@@ -167,7 +181,8 @@ class RayRun:
                 for n in self.nodes()
             ]
             seen = ray.get(refs)
-        return verdict(probe, seen)
+            summary = judge(probe, [view for view, _ in seen])
+        return summary, {node["node_id"]: node["host"] for _, node in seen}
 
     def stop_generator_hosts(self) -> list[str]:
         """The session's generator hosts drop their servers (the last lease out stops each), then go."""
@@ -181,7 +196,7 @@ class RayRun:
             try:
                 host = ray.get_actor(name, namespace=NAMESPACE)
                 ray.get(host.close.remote(), timeout=STOP_TIMEOUT_S)
-            except Exception:  # noqa: BLE001 - a host on a lost node has nothing left to close
+            except Exception:  # noqa: BLE001, S110 - a host on a lost node has nothing left to close
                 pass
             try:
                 ray.kill(ray.get_actor(name, namespace=NAMESPACE))

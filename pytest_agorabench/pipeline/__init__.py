@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from typing import Any
 
 from pytest_agorabench import curation
 from pytest_agorabench.config import RunConfig
@@ -28,7 +29,7 @@ from pytest_agorabench.serving import STUDENT, Servers, new_session_id, visible_
 from pytest_agorabench.settings import Setting
 from pytest_agorabench.store import Store
 
-__all__ = ["case_seeds", "portable", "run_case"]
+__all__ = ["case_seeds", "generate_data", "portable", "run_case"]
 
 
 def case_seeds(setting: Setting, config: RunConfig) -> SeedSet:
@@ -47,39 +48,64 @@ def case_seeds(setting: Setting, config: RunConfig) -> SeedSet:
 
 def run_case(
     setting: Setting, config: RunConfig, store: Store | None = None, servers: Servers | None = None,
-    progress: Callable[..., None] | None = None,
+    progress: Callable[..., None] | None = None, data_task: dict[str, Any] | None = None,
 ) -> CaseResult:
     """One case. ``servers``: the session's shared model servers (serving/); without one, the case gets
     its own and stops what it started before returning. ``progress``: receives the case's progress events
-    (stages, counts; report/progress_events.py), which change nothing in its result."""
+    (stages, counts; report/progress_events.py), which change nothing in its result. ``data_task``: what
+    ``generate_data`` returned when another process generated this case's data first (its artifact is then
+    served from the store here)."""
     store = store or Store(config.store_dir)
     if servers is not None:
         try:
-            return _run_case(setting, config, store, servers, progress)
+            return _run_case(setting, config, store, servers, progress, data_task)
         finally:
             servers.release_role(STUDENT)  # a student server is this case's alone
     own = Servers(store.servers_dir(), new_session_id(), worker_gpus=visible_gpus(), log_dir=store.log_dir("servers"))
     try:
-        return _run_case(setting, config, store, own, progress)
+        return _run_case(setting, config, store, own, progress, data_task)
     finally:
         own.close()
 
 
+def generate_data(
+    setting: Setting, config: RunConfig, store: Store, servers: Servers, progress: Callable[..., None] | None = None
+) -> dict[str, Any]:
+    """The case's seeds and generation stage alone (a Ray case's first task, which needs no training GPU):
+    the artifact lands in the store; returns the clock's record and the servers it called, for run_case."""
+    servers.take_used()
+    _check_judge(setting, config)
+    clock = Clock(emit=progress)
+    with clock.timed("seeds"):
+        seeds = case_seeds(setting, config)
+    generate.generate(store, setting, seeds, config, clock, servers)
+    return {"clock": clock.record(), "servers": servers.take_used()}
+
+
+def _check_judge(setting: Setting, config: RunConfig) -> list[str]:
+    """The case's benchmarks; a missing judge raises JudgeMissing before any generation or training is paid for."""
+    names = evaluate.benchmark_names(setting, config)
+    if any(evaluate.is_judged(n) for n in names):
+        evaluate.judge_settings(config)
+    return names
+
+
 def _run_case(
-    setting: Setting, config: RunConfig, store: Store, servers: Servers, progress: Callable[..., None] | None
+    setting: Setting, config: RunConfig, store: Store, servers: Servers, progress: Callable[..., None] | None,
+    data_task: dict[str, Any] | None,
 ) -> CaseResult:
     from pytest_agorabench.metrics.pgr import Estimate, domain_pgr
 
     servers.take_used()  # what an earlier case of this process left unreported (it failed) is not ours
 
-    names = evaluate.benchmark_names(setting, config)
-    if any(evaluate.is_judged(n) for n in names):
-        evaluate.judge_settings(config)  # raises JudgeMissing before any generation or training is paid for
+    names = _check_judge(setting, config)
     clock = Clock(emit=progress)
     with clock.timed("seeds"):
         seeds = case_seeds(setting, config)
 
     generation = generate.generate(store, setting, seeds, config, clock, servers)
+    if data_task is not None:
+        clock.adopt(data_task["clock"])
     generated = generation.read_jsonl("rows.jsonl")
     summary = generation.read_json("summary.json")
     train_rows = curation.training_set(setting, seeds.rows, generated)
@@ -177,7 +203,7 @@ def _run_case(
         fence_stripped=summary.get("fence_stripped"),
         structured=summary.get("structured"),
         budget=summary.get("budget"),
-        servers=servers.take_used(),
+        servers={**(data_task or {}).get("servers", {}), **servers.take_used()},
         repeats=repeated,
         item_scores=scores,
     )

@@ -99,7 +99,8 @@ def evaluate(
     inputs = evaluation_inputs(store, model, benchmark, items, config)
 
     def build(workdir: Path, key: str) -> dict[str, Any]:
-        from pytest_agorabench.evaluation import answer_items, evaluate as score_items
+        from pytest_agorabench.evaluation import answer_items
+        from pytest_agorabench.evaluation import evaluate as score_items
 
         run = answer_items if is_judged(benchmark) else score_items
         rows = servers.call(model, STUDENT, lambda endpoint: run(

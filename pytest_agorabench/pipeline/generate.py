@@ -10,8 +10,8 @@ from typing import Any
 
 from pytest_agorabench.config import RunConfig
 from pytest_agorabench.files import write_json_atomic, write_jsonl
-from pytest_agorabench.pipeline.keys import STAGE_VERSIONS, Clock
 from pytest_agorabench.models import ModelSpec
+from pytest_agorabench.pipeline.keys import STAGE_VERSIONS, Clock
 from pytest_agorabench.pricing import priced_model
 from pytest_agorabench.serving.pool import GENERATOR, Servers
 from pytest_agorabench.settings import Method, Setting

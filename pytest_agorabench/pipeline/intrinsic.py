@@ -10,7 +10,11 @@ from typing import Any
 from pytest_agorabench.config import RunConfig
 from pytest_agorabench.environment import EMBEDDER
 from pytest_agorabench.files import rows_hash, write_json_atomic
-from pytest_agorabench.intrinsic.measure import PAPER_JUDGES, PAPER_REWARD_MODEL, IntrinsicConfig
+from pytest_agorabench.intrinsic.measure import (
+    PAPER_JUDGES,
+    PAPER_REWARD_MODEL,
+    IntrinsicConfig,
+)
 from pytest_agorabench.pipeline.keys import STAGE_VERSIONS, Clock, portable
 from pytest_agorabench.pipeline.students import smoke_reward_model
 from pytest_agorabench.settings import Setting

@@ -76,6 +76,24 @@ class Clock:
         return art
 
 
+    def record(self) -> dict[str, Any]:
+        """What this clock measured, as plain data (another process's Clock can ``adopt`` it)."""
+        return {"seconds": dict(self.seconds), "cached": list(self.cached), "waited": list(self.waited),
+                "notes": list(self.notes), "keys": dict(self.keys)}
+
+    def adopt(self, record: dict[str, Any]) -> None:
+        """Stages another process ran first (on a Ray cluster: the generation task): their seconds and how
+        they were obtained replace what this clock saw when the same stages were then served from the store."""
+        for stage, seconds in record["seconds"].items():
+            self.seconds[stage] = seconds
+            self.cached = [s for s in self.cached if s != stage]
+            self.waited = [s for s in self.waited if s != stage]
+        self.cached += record["cached"]
+        self.waited += record["waited"]
+        self.notes += [n for n in record["notes"] if n not in self.notes]
+        self.keys.update(record["keys"])
+
+
 def portable(store: Store, model: str) -> str:
     """A model reference for cache keys: paths inside the store are written relative to it, so a store that
     is moved, copied or mounted elsewhere still serves its artifacts."""

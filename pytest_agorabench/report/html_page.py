@@ -120,7 +120,25 @@ def _case_view(case: dict[str, Any], anchor: str, store_dir: str | None, page_di
         "total_seconds": f"{sum(seconds.values()):.0f}",
         "cost": "-" if case.get("cost_usd") is None else f"{case['cost_usd']:.4f}",
         "logs": _log_links(case, store_dir, page_dir),
+        "node": node_text(case.get("placement")),
     }
+
+
+def node_text(placement: dict[str, Any] | None) -> str:
+    """Where a --agora-ray case ran: the training node, the data's node when it differs, and each task that
+    was retried after a lost node with the nodes it ran on in order."""
+    if not placement:
+        return "-"
+    stages = placement.get("stages") or {}
+    text = placement["host"]
+    data = stages.get("generation")
+    if data and data != placement["host"]:
+        text += f" (data generated on {data})"
+    for part in stages:
+        hosts = [a["host"] for a in placement.get("attempts", []) if a.get("part") == part]
+        if len(hosts) > 1:
+            text += f"; {part.replace('_', ' ')} retried: {' then '.join(hosts)}"
+    return text
 
 
 def render_html(report: dict[str, Any], page_dir: Path) -> str:

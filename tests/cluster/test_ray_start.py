@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.ray.conftest import processes_of, run_pytest, wait_until_gone
+from tests.cluster.cluster_runs import processes_of, run_pytest, wait_until_gone
 
 pytestmark = [pytest.mark.ray, pytest.mark.timeout(1800)]
 
@@ -61,7 +61,7 @@ def test_pytest_reaches_a_cluster_started_with_ray_start_through_auto(started_cl
     )
     (case,) = report["cases"]
     assert case["placement"]["host"] == "node-w"  # the only node with a GPU
-    seen = {n["host"] for n in report["config"]["cluster"]["store"]["nodes"]}
+    seen = set(report["config"]["cluster"]["store"]["nodes"])
     assert seen == {"head", "node-w"}
     assert case["pgr"]["point"] is not None and case["instances_valid"] == case["instances_requested"]
 

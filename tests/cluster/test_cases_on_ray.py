@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.ray.conftest import FAST, HOSTS, figures, pytest_cmd, run_pytest
+from tests.cluster.cluster_runs import FAST, HOSTS, figures, run_pytest, suite_cmd
 
 pytestmark = [pytest.mark.ray, pytest.mark.timeout(3600)]
 
@@ -37,14 +37,14 @@ def test_math_cases_on_the_cluster_match_a_local_run_and_use_both_nodes(local_ma
     assert set(hosts.values()) == set(HOSTS), hosts
     # The report names each case's node; JUnit carries it; the header shows the cluster and its store check.
     junit = (folder / "junit.xml").read_text()
-    for setting, host in hosts.items():
+    for host in hosts.values():
         assert f'name="node" value="{host}"' in junit
     cluster = report["config"]["cluster"]
     assert {n["host"] for n in cluster["nodes"] if n["gpus"]} == set(HOSTS)
-    assert {n["host"] for n in cluster["store"]["nodes"]} >= set(HOSTS)
+    assert set(cluster["store"]["nodes"]) >= set(HOSTS)
     assert "agorabench Ray cluster" in report["_stdout"] and "locks hold across nodes" in report["_stdout"]
     html = (folder / "report.html").read_text()
-    assert "node (attempts)" in html and all(h in html for h in HOSTS)
+    assert "<th>node</th>" in html and all(h in html for h in HOSTS)
     assert not (folder / "store" / "cluster").exists() or not any((folder / "store" / "cluster").iterdir())
 
 
@@ -74,7 +74,7 @@ def test_a_served_generator_runs_once_per_node_for_the_session(ray_cluster, math
 
 def test_a_case_whose_node_is_lost_is_retried_on_the_other_with_the_same_figures(local_math, fresh_cluster, tmp_path):
     store, report_path = tmp_path / "store", tmp_path / "report.json"
-    cmd = pytest_cmd(store, report_path, "-k", "math and response_generation", f"--agora-ray={fresh_cluster.address}")
+    cmd = suite_cmd(store, report_path, "-k", "math and response_generation", f"--agora-ray={fresh_cluster.address}")
     with subprocess.Popen(cmd, cwd=Path(__file__).resolve().parents[2], env={**os.environ, **FAST},
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as proc:
         try:
@@ -85,9 +85,10 @@ def test_a_case_whose_node_is_lost_is_retried_on_the_other_with_the_same_figures
                 proc.kill()
     assert proc.returncode == 0, out[-6000:]
     (case,) = json.loads(report_path.read_text())["cases"]
-    attempts = [a["host"] for a in case["placement"]["attempts"]]
+    attempts = [a["host"] for a in case["placement"]["attempts"] if a["part"] == "training_and_evaluation"]
     survivor = next(h for h in HOSTS if h != lost)
     assert attempts == [lost, survivor] and case["placement"]["host"] == survivor
+    assert case["training"]["resumed_from_step"] > 0  # the retry resumed the lost node's training checkpoint
     expected = next(figures(c) for c in local_math["cases"] if c["setting"] == "math/response_generation")
     assert figures(case) == expected
     journal = _artifact_journal(store, case["artifacts"]["generation"])
