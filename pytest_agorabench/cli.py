@@ -107,6 +107,10 @@ def cmd_cache(args: argparse.Namespace) -> int:
     journals = store.unfinished_journals()
     if journals:
         print(f"{len(journals)} unfinished stage journal(s): a rerun resumes them")
+    checkpointed = store.unfinished_checkpoints()
+    if checkpointed:
+        size = sum(f.stat().st_size for p in checkpointed for f in p.rglob("*") if f.is_file())
+        print(f"{len(checkpointed)} unfinished training(s) with checkpoints, {size / 1e6:.1f} MB: a rerun resumes them")
     if found is None:
         return 0
     for stage, key, why in found.damaged:

@@ -10,6 +10,7 @@ store wrote before inventories, is never served: it is moved aside and recompute
     artifacts/<stage>/<key[:2]>/<key>/   finished artifacts (manifest.json + the stage's files)
     journals/<stage>/<key>.jsonl         journals of stages still running (or killed): a rerun resumes them
     continuations/<stage>/<key>.json     which artifact carries a finished journal, so a larger request continues it
+    checkpoints/<stage>/<key>/           training checkpoints of a key not yet built: a rerun resumes from them
     locks/<name>-<key>.lock              cross-process locks
     tmp/<stage>-<key>-<host>-<pid>/      artifacts being built (<host>: hosts.host_id(), as below)
     damaged/<stage>-<key>-<time>/        artifacts that failed their check when served, kept for a look
@@ -66,6 +67,7 @@ MARKER = ".agorabench-store"
 LAYOUT = frozenset({
     "artifacts", "journals", "continuations", "locks", "tmp", "damaged", "logs", "judgments", "progress", "cluster",
     "servers", "runs", REPORT_FILE, "report.html", MARKER,
+    "checkpoints",
 })
 # Saved runs are baselines a user keeps on purpose: clearing the cache must not take them (delete them yourself).
 KEPT_ON_CLEAR = ("runs",)
@@ -196,6 +198,15 @@ class Store:
 
     def _continuation_path(self, stage: str, key: str) -> Path:
         return self.root / "continuations" / stage / f"{key}.json"
+
+    def checkpoints_dir(self, stage: str, key: str) -> Path:
+        """Checkpoints of a build of ``key`` that outlive its process (a temp dir does not), so a killed or
+        retried build resumes from them; the stage removes them once its artifact is committed."""
+        return self.root / "checkpoints" / stage / key
+
+    def unfinished_checkpoints(self) -> list[Path]:
+        """Checkpoint folders of builds not finished (killed, or running now)."""
+        return sorted(p for p in (self.root / "checkpoints").glob("*/*") if p.is_dir())
 
     def log_dir(self, stage: str, key: str | None = None) -> Path:
         """Where a stage's inspect logs go (``inspect view --log-dir``): per artifact key, or one folder."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +48,14 @@ def train(
     def build(workdir: Path, key: str) -> dict[str, Any]:
         from pytest_agorabench.training.sft import train as sft
 
-        return {"stats": sft(base, rows, recipe, workdir / "model")}
+        # Checkpoints live beside the temp dir, not in it: a killed build loses its temp dir, a rerun resumes.
+        return {"stats": sft(base, rows, recipe, workdir / "model", store.checkpoints_dir("training", key))}
+
+    def build_once() -> Artifact:
+        artifact = store.once("training", inputs, build)
+        # The committed model supersedes its checkpoints (ours: written by build above, or by a killed build).
+        shutil.rmtree(store.checkpoints_dir("training", artifact.key), ignore_errors=True)
+        return artifact
 
     inputs = training_inputs(store, base, rows, config, domain, seed)
-    return clock.run(name, lambda: store.once("training", inputs, build))
+    return clock.run(name, build_once)

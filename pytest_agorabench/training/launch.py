@@ -49,7 +49,12 @@ def build_launch_command(
     return cmd
 
 
-def write_job(job_dir: Path, base_model: str | Path, rows: list[dict], recipe: Recipe, out_dir: Path) -> Path:
+def write_job(
+    job_dir: Path, base_model: str | Path, rows: list[dict], recipe: Recipe, out_dir: Path,
+    checkpoint_dir: Path | None = None, resume_from: Path | None = None,
+) -> Path:
+    """The job every rank reads. The checkpoint to resume from is chosen once, before launch, and travels
+    here, so all ranks resume the same step."""
     job_dir.mkdir(parents=True, exist_ok=True)
     rows_path = job_dir / "rows.jsonl"
     with rows_path.open("w", encoding="utf-8") as fh:
@@ -61,6 +66,8 @@ def write_job(job_dir: Path, base_model: str | Path, rows: list[dict], recipe: R
         "recipe": asdict(recipe),
         "out_dir": str(out_dir),
         "stats_path": str(job_dir / "stats.json"),
+        "checkpoint_dir": str(checkpoint_dir) if checkpoint_dir is not None else None,
+        "resume_from": str(resume_from) if resume_from is not None else None,
     }
     job_path = job_dir / "job.json"
     job_path.write_text(json.dumps(job, indent=2))
@@ -68,13 +75,14 @@ def write_job(job_dir: Path, base_model: str | Path, rows: list[dict], recipe: R
 
 
 def run_distributed(
-    base_model: str | Path, rows: list[dict], recipe: Recipe, out_dir: Path, *, num_processes: int
+    base_model: str | Path, rows: list[dict], recipe: Recipe, out_dir: Path, *, num_processes: int,
+    checkpoint_dir: Path | None = None, resume_from: Path | None = None,
 ) -> dict[str, Any]:
     """Run one SFT job across `num_processes` GPUs and return rank 0's stats."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="agora-sft-") as tmp:
-        job_path = write_job(Path(tmp), base_model, rows, recipe, out_dir)
+        job_path = write_job(Path(tmp), base_model, rows, recipe, out_dir, checkpoint_dir, resume_from)
         cmd = build_launch_command(job_path, recipe, num_processes, port=free_port())
         log_path = out_dir / "train.log"
         with log_path.open("w") as log:
@@ -97,8 +105,11 @@ def main(argv: list[str] | None = None) -> int:
     from pytest_agorabench.training.sft import train_in_process
 
     world = int(os.environ.get("WORLD_SIZE", "1"))
+    # Older job files carry neither: no checkpoints, a fresh start.
+    checkpoint_dir, resume_from = (Path(job[k]) if job.get(k) else None for k in ("checkpoint_dir", "resume_from"))
     stats = train_in_process(
-        job["base_model"], rows, recipe, Path(job["out_dir"]), world_size=world, fsdp=recipe.fsdp and world > 1
+        job["base_model"], rows, recipe, Path(job["out_dir"]), world_size=world, fsdp=recipe.fsdp and world > 1,
+        checkpoint_dir=checkpoint_dir, resume_from=resume_from,
     )
     if int(os.environ.get("RANK", "0")) == 0:
         Path(job["stats_path"]).write_text(json.dumps(stats, indent=2))

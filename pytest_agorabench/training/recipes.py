@@ -47,6 +47,10 @@ class Recipe:
     logging_steps: int = 10
     # Unpacked batches of rows of similar length, batch order redrawn per epoch (length_buckets.py).
     length_buckets: bool = False
+    # Checkpoint every save_steps optimizer steps (0: never) so a killed training resumes (checkpoints.py);
+    # the newest save_total_limit are kept.
+    save_steps: int = 0
+    save_total_limit: int = 2
     notes: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
@@ -67,6 +71,8 @@ class Recipe:
             problems.append("length_buckets applies to unpacked training (packing=False) only")
         if self.max_steps is not None and self.max_steps < 1:
             problems.append("max_steps must be >= 1 or None")
+        if self.save_steps < 0 or self.save_total_limit < 1:
+            problems.append("save_steps must be >= 0 (0: no checkpoints) and save_total_limit >= 1")
         if problems:
             raise ValueError(f"invalid recipe {self.name!r}: " + "; ".join(problems))
 
@@ -80,6 +86,10 @@ class Recipe:
         data = asdict(self)
         data.pop("notes")
         data.pop("logging_steps")  # logging cadence does not change the weights
+        # Neither does checkpointing: a resumed run restores optimizer, scheduler, RNG and data order and ends
+        # with the weights of an uninterrupted one (tests/unit/training/test_training_checkpoints.py).
+        data.pop("save_steps")
+        data.pop("save_total_limit")
         if not self.length_buckets:  # a field added later: left out at its default, so older keys hold
             data.pop("length_buckets")
         if self.lora is not None:
@@ -108,6 +118,10 @@ RECIPES: dict[str, Recipe] = {
         seed=42,
         fsdp=True,
         gradient_checkpointing=True,  # ours: an 8B model at 4,096 tokens needs it to fit
+        # Our estimate, not measured: 10K instances pack into about 10 steps of 128 x 4,096 tokens per epoch,
+        # each tens of seconds on 4 H100s, so a save about once an epoch, minutes of work apart, bounds what a
+        # lost node costs; a full checkpoint (weights and AdamW state) is large, so keep two.
+        save_steps=10,
         notes="AGORABENCH.md section 3; full-parameter SFT of Llama-3.1-8B with FSDP on 4 GPUs",
     ),
     # A cheap single-GPU gate: same loss and schedule shape, smaller batch, LoRA for larger students.
@@ -123,6 +137,7 @@ RECIPES: dict[str, Recipe] = {
         bf16=True,
         lora=Lora(rank=16, alpha=32),
         gradient_checkpointing=True,
+        save_steps=50,  # LoRA checkpoints are small: adapters and their optimizer state
         notes="single GPU, LoRA merged into the saved checkpoint",
     ),
     # CPU, tiny student: tuned so ~100 arithmetic rows are learnt in tens of seconds on 2 cores.
@@ -141,6 +156,7 @@ RECIPES: dict[str, Recipe] = {
         weight_decay=0.1,  # helps the held-out sums generalise, not just memorise
         bf16=False,
         logging_steps=25,
+        save_steps=100,  # a few saves over a smoke training of some 600 steps (cost: bench/training_checkpoints.py)
         notes="tiny student on CPU; unpacked so every row is its own sequence",
     ),
 }

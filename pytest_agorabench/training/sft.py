@@ -29,18 +29,54 @@ def epoch_decay_lambda(steps_per_epoch: int, decay: float, warmup_steps: int = 0
     return factor
 
 
-def train(base_model: str | Path, rows: list[dict], recipe: Recipe, out_dir: Path) -> dict[str, Any]:
-    """Fine-tune `base_model` on `rows` with `recipe`; save model + tokenizer to `out_dir`; return stats."""
+def train(
+    base_model: str | Path, rows: list[dict], recipe: Recipe, out_dir: Path, checkpoint_dir: Path | None = None
+) -> dict[str, Any]:
+    """Fine-tune `base_model` on `rows` with `recipe`; save model + tokenizer to `out_dir`; return stats.
+
+    `checkpoint_dir`: a folder that outlives this process (the store's, per training key). The recipe's
+    checkpoints go there, and a complete one found there on start is resumed from (checkpoints.py)."""
     if not rows:
         raise ValueError("train() got no rows: the training set is empty (check generation drops and curation)")
     out_dir = Path(out_dir)
     gpus = _visible_gpus()
+    resume_from, discarded = None, None
+    if checkpoint_dir is not None:
+        from pytest_agorabench.training.checkpoints import prepare_resume
+
+        resume_from, discarded = prepare_resume(Path(checkpoint_dir), run_layout(recipe, max(1, gpus)))
     if gpus > 1:
         # The Trainer cannot use several GPUs from one process; accelerate spawns one per GPU.
         from pytest_agorabench.training.launch import run_distributed
 
-        return run_distributed(base_model, rows, recipe, out_dir, num_processes=gpus)
-    return train_in_process(base_model, rows, recipe, out_dir)
+        stats = run_distributed(
+            base_model, rows, recipe, out_dir, num_processes=gpus, checkpoint_dir=checkpoint_dir, resume_from=resume_from
+        )
+    else:
+        stats = train_in_process(
+            base_model, rows, recipe, out_dir, checkpoint_dir=checkpoint_dir, resume_from=resume_from
+        )
+    return {**stats, "checkpoints_discarded": discarded} if discarded else stats
+
+
+def run_layout(recipe: Recipe, world_size: int) -> dict[str, Any]:
+    """How a run splits its work; a checkpoint resumes only a run of the same layout."""
+    micro_batch, accumulation = micro_batching(recipe, world_size)
+    bf16 = _use_bf16(recipe)
+    return {
+        "world_size": world_size,
+        "micro_batch": micro_batch,
+        "grad_accum": accumulation,
+        "fsdp": recipe.fsdp and world_size > 1,
+        "master_dtype": master_dtype(bf16, lora=recipe.lora is not None, fsdp=recipe.fsdp and world_size > 1),
+        "bf16": bf16,
+    }
+
+
+def _use_bf16(recipe: Recipe) -> bool:
+    import torch
+
+    return bool(recipe.bf16 and torch.cuda.is_available() and torch.cuda.is_bf16_supported())
 
 
 def _visible_gpus() -> int:
@@ -190,8 +226,12 @@ def _trainer_class():
     return _EpochDecaySFTTrainer
 
 
-def sft_config(recipe: Recipe, out_dir: Path, *, bf16: bool, world_size: int = 1, fsdp: bool = False):
-    """The SFTConfig for a recipe; FSDP settings only when launched on several GPUs."""
+def sft_config(
+    recipe: Recipe, out_dir: Path, *, bf16: bool, world_size: int = 1, fsdp: bool = False,
+    checkpoint_dir: Path | None = None,
+):
+    """The SFTConfig for a recipe; FSDP settings only when launched on several GPUs; checkpoints into
+    `checkpoint_dir` (never `out_dir`, which a killed build loses) when the recipe saves any."""
     import dataclasses
 
     import torch
@@ -212,6 +252,11 @@ def sft_config(recipe: Recipe, out_dir: Path, *, bf16: bool, world_size: int = 1
     names = {f.name for f in dataclasses.fields(SFTConfig)}
     checkpointing_arg = "activation_checkpointing" if "activation_checkpointing" in names else "gradient_checkpointing"
     kwargs[checkpointing_arg] = gradient_checkpointing
+    if checkpoint_dir is not None and recipe.save_steps:
+        kwargs.update(save_strategy="steps", save_steps=recipe.save_steps, save_total_limit=recipe.save_total_limit)
+        out_dir = checkpoint_dir  # the Trainer's output_dir only receives checkpoints; the model is saved by _save
+    else:
+        kwargs["save_strategy"] = "no"
     micro_batch, accumulation = micro_batching(recipe, world_size)
     return SFTConfig(
         output_dir=str(out_dir),
@@ -231,7 +276,6 @@ def sft_config(recipe: Recipe, out_dir: Path, *, bf16: bool, world_size: int = 1
         assistant_only_loss=recipe.assistant_only_loss,
         seed=recipe.seed,
         data_seed=recipe.seed,
-        save_strategy="no",
         report_to="none",
         logging_strategy="steps",
         logging_steps=recipe.logging_steps,
@@ -260,9 +304,12 @@ def _peft_config(recipe: Recipe):
 
 
 def train_in_process(
-    base_model: str | Path, rows: list[dict], recipe: Recipe, out_dir: Path, *, world_size: int = 1, fsdp: bool = False
+    base_model: str | Path, rows: list[dict], recipe: Recipe, out_dir: Path, *, world_size: int = 1, fsdp: bool = False,
+    checkpoint_dir: Path | None = None, resume_from: Path | None = None,
 ) -> dict[str, Any]:
-    """Train in this process (or in one rank of an `accelerate launch`)."""
+    """Train in this process (or in one rank of an `accelerate launch`); `resume_from`: a complete checkpoint of
+    this training (chosen by `train`, once for all ranks) whose optimizer, scheduler, RNG and data position it
+    continues from."""
     if not rows:
         raise ValueError("train() got no rows: the training set is empty (check generation drops and curation)")
     import torch
@@ -272,7 +319,7 @@ def train_in_process(
     start = time.perf_counter()
     out_dir = Path(out_dir)
     set_seed(recipe.seed)
-    bf16 = bool(recipe.bf16 and torch.cuda.is_available() and torch.cuda.is_bf16_supported())
+    bf16 = _use_bf16(recipe)
     with _quiet():
         tokenizer, added_tokens = _load_tokenizer(base_model)
         kept, counts = _select_rows(rows, tokenizer, recipe.max_length)
@@ -289,7 +336,7 @@ def train_in_process(
         model.generation_config.eos_token_id = tokenizer.eos_token_id
         model.generation_config.pad_token_id = tokenizer.pad_token_id
         dataset = Dataset.from_list([{"messages": to_messages(r)} for r in kept])
-        args = sft_config(recipe, out_dir, bf16=bf16, world_size=world_size, fsdp=fsdp)
+        args = sft_config(recipe, out_dir, bf16=bf16, world_size=world_size, fsdp=fsdp, checkpoint_dir=checkpoint_dir)
         trainer = _trainer_class()(
             model=model,
             args=args,
@@ -303,7 +350,8 @@ def train_in_process(
 
         trainer.remove_callback(PrinterCallback)
         trainer.remove_callback(ProgressCallback)
-        result = trainer.train()
+        trainer.add_callback(_no_final_checkpoint())
+        result = trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
         _save(trainer, tokenizer, out_dir, merge_lora=recipe.lora is not None, bf16=bf16)
     seconds = time.perf_counter() - start
     train_seconds = float(result.metrics.get("train_runtime") or seconds)
@@ -314,10 +362,13 @@ def train_in_process(
         if "loss" in e
     ]
     trained_tokens = getattr(trainer, "_total_train_tokens", 0) or int(counts["tokens"] * (state.epoch or 0))
+    resumed_from_step = _step_of(resume_from)
     return {
         "steps": state.global_step,
+        "resumed_from_step": resumed_from_step,  # None when trained from the start
+        "steps_run": state.global_step - (resumed_from_step or 0),  # in this process; train_loss and tokens too
         "epochs": state.epoch,
-        "train_loss": result.training_loss,  # mean over the whole run, as the Trainer reports it
+        "train_loss": result.training_loss,  # mean over the steps run here, as the Trainer reports it
         "final_loss": history[-1]["loss"] if history else result.training_loss,
         "loss_history": history,
         "train_tokens": int(trained_tokens),
@@ -337,6 +388,28 @@ def train_in_process(
         "grad_accum": args.gradient_accumulation_steps,
         "recipe": recipe.name,
     }
+
+
+def _step_of(checkpoint: Path | None) -> int | None:
+    if checkpoint is None:
+        return None
+    from pytest_agorabench.training.checkpoints import checkpoint_step
+
+    return checkpoint_step(Path(checkpoint))
+
+
+def _no_final_checkpoint():
+    """A callback that drops the checkpoint the Trainer saves after its last step: the model saved right after
+    supersedes it, and for a large model it is minutes of writing for nothing."""
+    from transformers import TrainerCallback
+
+    class _NoFinalCheckpoint(TrainerCallback):
+        def on_step_end(self, args, state, control, **kwargs):
+            if state.global_step >= state.max_steps:
+                control.should_save = False
+            return control
+
+    return _NoFinalCheckpoint()
 
 
 def _save(trainer, tokenizer, out_dir: Path, *, merge_lora: bool, bf16: bool = False) -> None:

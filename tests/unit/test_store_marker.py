@@ -81,3 +81,16 @@ def test_an_old_store_with_a_stranger_in_it_is_never_marked(tmp_path, capsys):
 def test_a_missing_store_is_said_and_nothing_made(tmp_path, capsys):
     assert main(["cache", "--clear", "--store", str(tmp_path / "none")]) == 0
     assert "no store" in capsys.readouterr().out and not (tmp_path / "none").exists()
+
+
+def test_cache_counts_unfinished_training_checkpoints_and_clear_takes_them(tmp_path, capsys):
+    root = tmp_path / "s"
+    store = Store(root)
+    checkpoint = store.checkpoints_dir("training", "ab" * 32) / "checkpoint-10"
+    checkpoint.mkdir(parents=True)
+    (checkpoint / "optimizer.pt").write_bytes(b"x" * 2_000_000)
+    assert store.unfinished_checkpoints() == [checkpoint.parent]
+    assert main(["cache", "--store", str(root)]) == 0
+    assert "1 unfinished training(s) with checkpoints, 2.0 MB: a rerun resumes them" in capsys.readouterr().out
+    assert main(["cache", "--clear", "--store", str(root)]) == 0
+    assert "deleted checkpoints: 1 file(s)" in capsys.readouterr().out and not root.exists()
