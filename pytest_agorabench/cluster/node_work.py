@@ -117,11 +117,14 @@ def run_part_here(
         emit("stage", stage="node", detail=f"{part} on {node['host']}")
     setting = get_setting(setting_key)
     servers = Servers(store.servers_dir(), session, worker_gpus=visible_gpus(), log_dir=store.log_dir("servers"))
+    start = time.perf_counter()
     try:
         if part == GENERATION:
             ensure_generator_host(config, session)
-            return generate_data(setting, config, store, servers, emit), node
-        return run_case(setting, config, store, servers=servers, progress=emit, data_task=generated), node
+            out = generate_data(setting, config, store, servers, emit)
+        else:
+            out = run_case(setting, config, store, servers=servers, progress=emit, data_task=generated)
+        return out, {**node, "seconds": round(time.perf_counter() - start, 3)}
     finally:
         servers.close()
         if writer is not None:

@@ -48,9 +48,11 @@ def _ray() -> Any:
 
 
 class RayRun:
-    def __init__(self, address: str, session: str):
+    def __init__(self, address: str, session: str, *, split_generation: bool = True):
         self.address = address
         self.session = session
+        # False: a case is one task holding its GPUs throughout (bench/ray_stage_split.py's baseline only).
+        self.split_generation = split_generation
         self._ray: Any = None
 
     # ------------------------------------------------------------------ connection
@@ -113,14 +115,19 @@ class RayRun:
         order). First its data, in a task without GPUs (a served generator runs on the node's own generator
         GPUs, an API one needs none), then training and evaluation in a task holding the case's GPUs: the
         GPUs are not held idle while the data is generated."""
-        generated, data_node = self._run_part(GENERATION, setting_key, config, target, gpus=0.0)
+        stages = {}
+        generated = None
+        if self.split_generation:
+            generated, data_node = self._run_part(GENERATION, setting_key, config, target, gpus=0.0)
+            stages[GENERATION] = {"host": data_node["host"], "seconds": data_node["seconds"]}
         result, node = self._run_part(
             TRAIN_AND_EVALUATE, setting_key, config, target, gpus=self.gpus_per_case(config), generated=generated,
         )
+        stages[TRAIN_AND_EVALUATE] = {"host": node["host"], "seconds": node["seconds"]}
         attempts = self._attempts(config, target)
         return result, {
             "host": node["host"], "node_id": node["node_id"], "ip": node["ip"], "gpus": node["gpus"],
-            "stages": {GENERATION: data_node["host"], TRAIN_AND_EVALUATE: node["host"]},
+            "stages": stages,
             "attempts": [{k: a.get(k) for k in ("part", "host", "node_id", "started")} for a in attempts],
         }
 

@@ -131,7 +131,7 @@ def node_text(placement: dict[str, Any] | None) -> str:
         return "-"
     stages = placement.get("stages") or {}
     text = placement["host"]
-    data = stages.get("generation")
+    data = (stages.get("generation") or {}).get("host")
     if data and data != placement["host"]:
         text += f" (data generated on {data})"
     for part in stages:

@@ -145,7 +145,6 @@ def _weights(folder: Path) -> dict:
     return load_file(folder / "model.safetensors")
 
 
-@pytest.mark.slow
 def test_a_killed_training_resumes_from_its_first_checkpoint_with_the_weights_of_an_unbroken_run(
     tiny_student, tmp_path, rows
 ):
@@ -171,7 +170,6 @@ def test_a_killed_training_resumes_from_its_first_checkpoint_with_the_weights_of
     assert resumed["loss_history"] == unbroken["loss_history"]  # the schedule and order carried on
 
 
-@pytest.mark.slow
 def test_the_training_stage_resumes_a_killed_build_from_the_store_and_then_drops_its_checkpoints(
     tiny_student, tmp_path, rows, monkeypatch
 ):
