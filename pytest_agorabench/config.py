@@ -14,7 +14,7 @@ from typing import Any
 import tomllib
 
 from pytest_agorabench.models import UnknownModelError, resolve_model, resolve_weights
-from pytest_agorabench.option_checks import check_budget, check_gpus
+from pytest_agorabench.option_checks import check_budget, check_gpus, check_sizes
 from pytest_agorabench.path_options import (  # noqa: F401 - ConfigError and report_file are config's API too
     RULE,
     ConfigError,
@@ -83,6 +83,9 @@ class RunConfig:
     max_failures: float = 0.05
     repeats: int = 1
     train_seed: int = 42
+    # --agora-sizes: prefixes of the generation run a student each is trained on (the last is ``instances``);
+    # None: the case's one student only.
+    sizes: tuple[int, ...] | None = None
 
     @property
     def training_seeds(self) -> tuple[int, ...]:
@@ -94,6 +97,8 @@ class RunConfig:
     def summary(self) -> dict[str, Any]:
         out = {k: v for k, v in dataclasses.asdict(self).items() if k != "profile"}
         out["profile"] = self.profile.name
+        if out["sizes"] is None:
+            del out["sizes"]  # a run without --agora-sizes reports the config it always did
         return {k: (str(v) if isinstance(v, Path) else v) for k, v in out.items()}
 
 
@@ -159,6 +164,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("--agora-repeats", "repeats", "train this many students per case (training seeds train-seed, +1, ...); PGR is their mean", type=int, at_least=1, at_most=50),
     Option("--agora-train-seed", "train_seed", "the student's training seed (default 42; the first of --agora-repeats)", type=int, at_least=0, at_most=2**31 - 1),
     Option("--agora-structured", "structured", "constrain the generator's output to the layout the parser reads, and a grammar-capable rubric judge's reply to its grade line: on / off (default: the profile's; on in smoke)", choices=("on", "off"), switch=True),
+    Option("--agora-sizes", "sizes", "train a student on each prefix of the one generation run, e.g. 1000,5000,10000 (increasing, the largest = --instances); PGR and cost per size", what="a list of sizes"),
     Option("--agora-prompts", "prompts", f"meta-prompts: agorabench (default), unoptimized, json, or a folder of <domain>_<method>.txt prompt files ({RULE})", what="a prompt variant or folder"),
 )
 OPTION_KEYS = tuple(option.key for option in OPTIONS)
@@ -312,7 +318,8 @@ def build_config(cli: dict[str, Any], pyproject: dict[str, Any], rootdir: Path) 
         judge = _check_model("judge", judge)
 
     instances = pick("instances")
-    instances = profile.instances if instances is None else instances
+    sizes = check_sizes(pick("sizes"), instances, pick("budget_usd") is not None)
+    instances = (sizes[-1] if sizes else profile.instances) if instances is None else instances
     min_pgr = pick("min_pgr")
     min_pgr = None if min_pgr is None else float(min_pgr)
 
@@ -407,6 +414,7 @@ def build_config(cli: dict[str, Any], pyproject: dict[str, Any], rootdir: Path) 
         gpus_per_worker=pick("gpus_per_worker"),
         generator_gpus=pick("generator_gpus") or 0,
         ray=_ray_address(pick("ray")),
+        sizes=sizes,
         **_gate_options(pick),
     )
 

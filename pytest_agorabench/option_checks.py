@@ -58,3 +58,29 @@ def check_budget(budget_usd: float, spec: ModelSpec, prompts: str) -> None:
             f"--agora-budget={budget_usd:g} USD buys nothing: one call to {spec.name} sends at least about "
             f"{tokens} prompt tokens, which cost {floor:.3g} USD; raise the budget or use --instances"
         )
+
+
+def check_sizes(value: str | None, instances: int | None, budget: bool) -> tuple[int, ...] | None:
+    """--agora-sizes: prefixes of the one generation run to train a student on, strictly increasing positive
+    integers whose largest is the run's size (``instances``: --instances when given, else None and the
+    largest size sets it). Budget mode sizes its run from a pilot, so no prefix list can be checked."""
+    if value is None:
+        return None
+    if budget:
+        raise ConfigError("--agora-sizes needs a fixed size: it cannot be combined with --agora-budget")
+    sizes = []
+    for part in value.split(","):
+        part = part.strip()
+        if not part.isdecimal() or int(part) < 1:
+            raise ConfigError(f"--agora-sizes={value}: {part!r} is not a positive integer; write sizes such as 1000,5000,10000")
+        sizes.append(int(part))
+    if any(b <= a for a, b in zip(sizes, sizes[1:])):
+        raise ConfigError(f"--agora-sizes={value}: sizes must be strictly increasing")
+    if instances is not None and sizes[-1] != instances:
+        # Every prefix comes from one run of --instances rows: a larger size was never generated, and a
+        # smaller largest size would leave the case's own student outside the curve.
+        raise ConfigError(
+            f"--agora-sizes={value}: the largest size ({sizes[-1]}) must equal --instances ({instances}), the "
+            "one generation run every prefix is taken from (or leave --instances out to use the largest size)"
+        )
+    return tuple(sizes)

@@ -63,6 +63,9 @@ class CaseResult:
     budget: dict[str, Any] | None = None  # budget mode: how the instances were sized (generation/budget.py)
     servers: dict[str, Any] = field(default_factory=dict)  # vllm servers the case called, by served name
     repeats: dict[str, Any] | None = None  # --agora-repeats: PGR by training seed, the variance split
+    # --agora-sizes: per prefix of the generation run (instances, valid, cost, PGR, PGR per dollar, student key;
+    # pipeline/data_sizes.py). Left out of the JSON report when None, so a run without it reports as before.
+    sizes: list[dict[str, Any]] | None = field(default=None, metadata={"report": "unless None"})
     # --agora-ray: the node the case ran on (host id, Ray node id, address, GPUs) and every attempt in order
     # (more than one: a lost node's case retried elsewhere). None: run in the pytest process.
     placement: dict[str, Any] | None = None
@@ -73,6 +76,7 @@ class CaseResult:
 
     def to_dict(self) -> dict[str, Any]:
         skip = {f.name for f in fields(self) if f.metadata.get("report") is False}
+        skip |= {f.name for f in fields(self) if f.metadata.get("report") == "unless None" and getattr(self, f.name) is None}
         return {k: v for k, v in asdict(self).items() if k not in skip}
 
     @classmethod

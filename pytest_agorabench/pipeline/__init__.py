@@ -94,7 +94,7 @@ def _run_case(
     setting: Setting, config: RunConfig, store: Store, servers: Servers, progress: Callable[..., None] | None,
     data_task: dict[str, Any] | None,
 ) -> CaseResult:
-    from pytest_agorabench.metrics.pgr import Estimate, domain_pgr
+    from pytest_agorabench.metrics.pgr import Estimate
 
     servers.take_used()  # what an earlier case of this process left unreported (it failed) is not ours
 
@@ -145,16 +145,7 @@ def _run_case(
     judged = [s for s in scored if s.judgments_cached is not None]
     if judged and all(s.judgments_cached for s in judged):
         clock.cached.append("judging")
-    unusable = [s.outcome.pgr.undefined_reason or s.outcome.name for s in scored if s.triple is None]
-    if unusable:  # a judged benchmark without a usable item: the domain PGR is undefined
-        domain_estimate = Estimate(None, None, None, "; ".join(unusable), 0)
-    else:
-        domain_estimate = domain_pgr(
-            {s.outcome.name: s.triple for s in scored},
-            resamples=config.profile.bootstrap_resamples,
-            seed=config.seed,
-            aggregates={s.outcome.name: s.aggregate for s in scored if s.aggregate is not None},
-        )
+    domain_estimate, unusable = evaluate.domain_estimate(scored, config)
     scores = repeats.item_scores(scored)
     repeated = None
     if config.repeats > 1 and train_rows and not same_as_reference and not unusable:
@@ -168,6 +159,11 @@ def _run_case(
         domain_estimate = undefined
         outcomes = [dataclasses.replace(o, pgr=undefined) for o in outcomes]
     judged_outcomes = [s.outcome for s in judged]
+    sizes = None
+    if config.sizes:
+        from pytest_agorabench.pipeline.data_sizes import measure_sizes
+
+        sizes = measure_sizes(store, setting, seeds.rows, generation, base, models, names, config, clock, servers)
     generator = priced_model(config.generator, config.prices)
     return CaseResult(
         setting=setting.key,
@@ -205,6 +201,7 @@ def _run_case(
         budget=summary.get("budget"),
         servers={**(data_task or {}).get("servers", {}), **servers.take_used()},
         repeats=repeated,
+        sizes=sizes,
         item_scores=scores,
     )
 

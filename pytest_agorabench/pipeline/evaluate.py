@@ -225,3 +225,19 @@ def merge_judgments(outcomes: list[BenchmarkOutcome]) -> dict[str, Any]:
     total["failed"] = dict(sorted(total["failed"].items()))
     total["attempt_failures"] = dict(sorted(total["attempt_failures"].items()))
     return total if total["total"] else {}
+
+
+def domain_estimate(scored: list[Scored], config: RunConfig) -> tuple[Any, list[str]]:
+    """(the domain PGR over the benchmarks, the benchmarks without a usable figure). A judged benchmark
+    without a usable item leaves the domain PGR undefined, naming it."""
+    from pytest_agorabench.metrics.pgr import Estimate, domain_pgr
+
+    unusable = [s.outcome.pgr.undefined_reason or s.outcome.name for s in scored if s.triple is None]
+    if unusable:
+        return Estimate(None, None, None, "; ".join(unusable), 0), unusable
+    return domain_pgr(
+        {s.outcome.name: s.triple for s in scored},
+        resamples=config.profile.bootstrap_resamples,
+        seed=config.seed,
+        aggregates={s.outcome.name: s.aggregate for s in scored if s.aggregate is not None},
+    ), unusable

@@ -59,6 +59,7 @@ def _cli_cases(tmp: Path) -> dict[str, tuple[object, str]]:
         "repeats": (0, "--agora-repeats"),
         "train_seed": (-1, "--agora-train-seed"),
         "prompts": ("no-such-variant", "--agora-prompts"),
+        "sizes": ("40,20", "--agora-sizes"),
     }
 
 

@@ -1,0 +1,71 @@
+"""--agora-sizes (pipeline/data_sizes.py): the option's checks, the prefixes of a generation run and their
+measured cost."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pytest_agorabench.config import ConfigError, build_config
+from pytest_agorabench.pipeline.data_sizes import instance_index, prefix, prefix_cost
+
+
+def _config(tmp_path: Path, **cli):
+    return build_config({"store": str(tmp_path / "store"), **cli}, {}, tmp_path)
+
+
+def test_sizes_are_parsed_and_the_largest_sets_instances_when_none_is_given(tmp_path):
+    assert _config(tmp_path, sizes="20, 40,80").sizes == (20, 40, 80)
+    assert _config(tmp_path, sizes="20,40,80").instances == 80
+    assert _config(tmp_path, sizes="20,40", instances=40).sizes == (20, 40)
+    assert _config(tmp_path).sizes is None
+
+
+@pytest.mark.parametrize(
+    ("cli", "message"),
+    [
+        ({"sizes": "20,x"}, "'x' is not a positive integer"),
+        ({"sizes": "0,10"}, "'0' is not a positive integer"),
+        ({"sizes": "20,-5"}, "'-5' is not a positive integer"),
+        ({"sizes": "20,,40"}, "'' is not a positive integer"),
+        ({"sizes": "40,20"}, "strictly increasing"),
+        ({"sizes": "20,20"}, "strictly increasing"),
+        ({"sizes": "20,100", "instances": 80}, r"largest size \(100\) must equal --instances \(80\)"),
+        ({"sizes": "20,40", "instances": 80}, r"largest size \(40\) must equal --instances \(80\)"),
+        ({"sizes": "20,40", "budget_usd": 1.0, "generator": "gpt-4o"}, "cannot be combined with --agora-budget"),
+    ],
+)
+def test_bad_sizes_are_refused_with_a_clear_message(tmp_path, cli, message):
+    with pytest.raises(ConfigError, match=message) as err:
+        _config(tmp_path, **cli)
+    assert "--agora-sizes" in str(err.value)
+
+
+def test_a_run_without_sizes_reports_the_config_it_always_did(tmp_path):
+    assert "sizes" not in _config(tmp_path).summary()
+    assert _config(tmp_path, sizes="5,10").summary()["sizes"] == (5, 10)
+
+
+def _row(i: int, tokens_in: int, tokens_out: int, dropped: bool = False) -> dict:
+    row = {"id": f"gen-{i:05d}", "input_tokens": tokens_in, "output_tokens": tokens_out}
+    return {**row, "dropped": "leak: x"} if dropped else {**row, "instruction": "q", "response": "a"}
+
+
+def test_a_prefix_is_the_first_instances_by_index_and_keeps_the_order():
+    rows = [_row(i, 1, 1) for i in (0, 2, 3, 7, 12)]
+    assert [instance_index(r) for r in rows] == [0, 2, 3, 7, 12]
+    assert prefix(rows, 4) == rows[:3]  # instance 1 was dropped: 4 requested, 3 valid
+    assert prefix(rows, 13) == rows
+    assert prefix(rows, 0) == []
+
+
+def test_a_prefix_costs_the_tokens_of_every_attempt_of_its_instances_dropped_ones_included(tmp_path):
+    accepted = [_row(0, 1_000_000, 0), _row(2, 0, 1_000_000)]
+    dropped = [_row(1, 2_000_000, 1_000_000, dropped=True)]
+    config = _config(tmp_path, generator="gpt-4o")  # 2.50 / 10.00 USD per million input / output tokens
+    got = prefix_cost(prefix(accepted, 2), prefix(dropped, 2), config)
+    assert got == {"input_tokens": 3_000_000, "output_tokens": 1_000_000, "cost_usd": pytest.approx(17.5)}
+    assert prefix_cost(accepted, dropped, config)["cost_usd"] == pytest.approx(27.5)
+    unpriced = _config(tmp_path, generator="mockllm/model")
+    assert prefix_cost(accepted, dropped, unpriced)["cost_usd"] is None
