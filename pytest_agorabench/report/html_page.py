@@ -9,6 +9,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from pytest_agorabench.report.size_curves import HEADER as SIZE_HEADER
+from pytest_agorabench.report.size_curves import curves, size_rows
 from pytest_agorabench.report.table2 import (
     DOMAINS,
     LABELS,
@@ -144,7 +146,7 @@ def node_text(placement: dict[str, Any] | None) -> str:
 def render_html(report: dict[str, Any], page_dir: Path) -> str:
     import jinja2
 
-    from pytest_agorabench.report.report_plots import delta_plot, pgr_plot
+    from pytest_agorabench.report.report_plots import delta_plot, pgr_plot, size_plot
 
     cases = report.get("cases", [])
     config = report.get("config") or {}
@@ -178,6 +180,8 @@ def render_html(report: dict[str, Any], page_dir: Path) -> str:
         cases=[_case_view(c, anchors[id(c)], config.get("store_dir"), page_dir) for c in cases],
         pgr_svg=pgr_plot(pgr_rows) if cases else None,
         delta_svg=delta_plot(delta_rows, gate.get("margin") if gate else None),
+        size_svgs=[size_plot(setting, lines) for setting, lines in curves(cases).items()],
+        size_header=SIZE_HEADER, size_rows=size_rows(cases),
         smoke=any(c.get("smoke") for c in cases),
         cluster=config.get("cluster"),  # --agora-ray: nodes, resources, the store each node saw
         version=(report.get("versions") or {}).get("pytest-agorabench", ""),

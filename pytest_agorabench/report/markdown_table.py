@@ -56,6 +56,7 @@ def table2_markdown(report: dict[str, Any]) -> str:
         lines += [f"[{i}] {_escape(note)}  " for i, note in enumerate(notes, 1)]
         if notes:
             lines.append("")
+    lines += _size_table(cases)
     summary = report.get("summary", {})
     gate = summary.get("gate")
     if gate:
@@ -65,6 +66,18 @@ def table2_markdown(report: dict[str, Any]) -> str:
         lines += [("*Smoke profile: a tiny student on fixture items; these figures check the machinery, not a "
                    "generator.*"), ""]
     return "\n".join(lines)
+
+
+def _size_table(cases: list[dict[str, Any]]) -> list[str]:
+    """--agora-sizes: PGR, cost and PGR per dollar at each prefix size (none when no case has sizes)."""
+    from pytest_agorabench.report.size_curves import HEADER, size_rows
+
+    rows = size_rows(cases)
+    if not rows:
+        return []
+    out = ["### PGR by amount of data and its cost", "", "| " + " | ".join(HEADER) + " |", "|---" * len(HEADER) + "|"]
+    out += ["| " + " | ".join(_escape(cell) for cell in row) + " |" for row in rows]
+    return out + [""]
 
 
 def write_markdown(path: Path, report: dict[str, Any]) -> Path:

@@ -1,5 +1,6 @@
 """The HTML report's plots, as inline SVG drawn by matplotlib (imported lazily, Agg backend): PGR with its
-interval by setting, and delta PGR against a baseline when the run was compared with one."""
+interval by setting, delta PGR against a baseline when the run was compared with one, and PGR against the
+amount of data and its cost (--agora-sizes)."""
 
 from __future__ import annotations
 
@@ -61,3 +62,42 @@ def delta_plot(rows: list[Row], margin: float | None) -> str | None:
         return None
     return _interval_plot(rows, "delta PGR vs baseline (95 % paired interval); dashed: -max drop", "delta",
                           line=-margin if margin is not None else None)
+
+
+def size_plot(setting: str, lines: list[tuple[str, list[dict[str, Any]]]]) -> str:
+    """``--agora-sizes``: PGR (95 % interval as error bars) against the instances of each prefix (left) and
+    against their generation cost (right), one line per generator; a size without a PGR is left out of its
+    line, and a generator without a price out of the right panel."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(9.5, 3.4), sharey=True)
+    drawn: dict[int, list[float]] = {0: [], 1: []}  # x values per panel
+    for (label, sizes), colour in zip(lines, plt.rcParams["axes.prop_cycle"].by_key()["color"] * 4):
+        defined = [s for s in sizes if s["pgr"]["point"] is not None]
+        for panel, (ax, x_of) in enumerate(((axes[0], "instances"), (axes[1], "cost_usd"))):
+            points = [s for s in defined if s.get(x_of) is not None]
+            if not points:
+                continue
+            drawn[panel] += [s[x_of] for s in points]
+            ys = [s["pgr"]["point"] for s in points]
+            err = [[y - (s["pgr"]["low"] if s["pgr"]["low"] is not None else y) for s, y in zip(points, ys)],
+                   [(s["pgr"]["high"] if s["pgr"]["high"] is not None else y) - y for s, y in zip(points, ys)]]
+            ax.errorbar([s[x_of] for s in points], ys, yerr=err, fmt="o-", color=colour, ecolor=colour,
+                        alpha=0.9, capsize=3, label=_plain(label))
+    for panel, (ax, xlabel) in enumerate(((axes[0], "instances generated (prefix of one run)"),
+                                          (axes[1], "generation cost (USD)"))):
+        ax.set_xlabel(xlabel)
+        ax.axhline(0, color="#888", linewidth=0.8)
+        ax.grid(alpha=0.3)
+        xs = [x for x in drawn[panel] if x > 0]
+        if xs and max(xs) / min(xs) >= 10:  # sizes such as 1000..50000 read better on a log scale
+            ax.set_xscale("log")
+    if not drawn[1]:
+        axes[1].annotate("no generator priced", (0.5, 0.5), xycoords="axes fraction", ha="center", color="#a33")
+    axes[0].set_ylabel("PGR % (95 % interval)")
+    axes[0].set_title(_plain(setting), loc="left", fontsize=10)
+    axes[0].legend(fontsize=8)
+    return _svg(fig, "sizes-" + setting.replace("/", "-"))

@@ -60,6 +60,9 @@ def summary_lines(cases: list[dict[str, Any]], summary: dict[str, Any]) -> list[
     notices = [f"  {c['setting']}: {n}" for c in cases for n in c.get("notices", [])]
     if notices:
         lines += ["notices:", *notices]
+    from pytest_agorabench.report.size_curves import terminal_lines
+
+    lines += terminal_lines(cases)
     undefined = [f"  {c['setting']}: {c['pgr']['undefined_reason']}" for c in cases if c["pgr"]["undefined_reason"]]
     if undefined:
         lines += ["PGR undefined:", *undefined]

@@ -1,0 +1,54 @@
+"""``--agora-sizes`` in the reports: per case, PGR with its interval, the data's cost and PGR points per
+dollar at each prefix size of its generation run. The Markdown, HTML and terminal reports share these rows;
+the HTML page draws the curves (report_plots.size_plot), one line per generator when reports are merged."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pytest_agorabench.report.table2 import grids
+from pytest_agorabench.report.terminal import interval
+
+HEADER = ("setting", "generator", "instances", "valid", "train rows", "cost $", "PGR % [95 %]", "PGR / $")
+
+
+def _usd(value: float | None) -> str:
+    return "unpriced" if value is None else f"{value:.6g}"
+
+
+def _labels(cases: list[dict[str, Any]]) -> dict[int, str]:
+    """The generator (and prompt variant) a case's line is named by: Table 2's grid label."""
+    return {id(c): grid.label for grid in grids(cases) for c in grid.cases}
+
+
+def size_rows(cases: list[dict[str, Any]]) -> list[tuple[str, ...]]:
+    """One row per case and size, in HEADER's columns; no row for a case run without --agora-sizes."""
+    labels = _labels(cases)
+    rows = []
+    for case in cases:
+        for s in case.get("sizes") or ():
+            per_usd = "-" if s.get("pgr_per_usd") is None else f"{s['pgr_per_usd']:.4g}"
+            rows.append((case["setting"], labels[id(case)], str(s["instances"]), f"{s['valid']}/{s['requested']}",
+                         str(s["train_rows"]), _usd(s.get("cost_usd")), interval(s["pgr"]), per_usd))
+    return rows
+
+
+def curves(cases: list[dict[str, Any]]) -> dict[str, list[tuple[str, list[dict[str, Any]]]]]:
+    """setting -> [(generator label, its size entries)], settings and generators in the order first met."""
+    labels = _labels(cases)
+    out: dict[str, list[tuple[str, list[dict[str, Any]]]]] = {}
+    for case in cases:
+        if case.get("sizes"):
+            out.setdefault(case["setting"], []).append((labels[id(case)], case["sizes"]))
+    return out
+
+
+def terminal_lines(cases: list[dict[str, Any]]) -> list[str]:
+    """PGR by size, one line per case: ``20: 35.0 [20.1, 50.2] ($0.0012)`` for each size."""
+    lines = []
+    for case in cases:
+        sizes = case.get("sizes")
+        if sizes:
+            parts = [f"{s['instances']}: {interval(s['pgr'])} (${_usd(s.get('cost_usd'))})" for s in sizes]
+            lines.append(f"  {case['setting']}: " + "; ".join(parts))
+    return ["PGR by data size (instances: PGR % [95 %] (generation cost)):", *lines] if lines else []
