@@ -5,6 +5,8 @@ generation artifact: the generator answers each instance once."""
 
 from pathlib import Path
 
+import pytest
+
 from pytest_agorabench.config import build_config
 from pytest_agorabench.pipeline import run_case
 from pytest_agorabench.settings import get_setting
@@ -61,3 +63,14 @@ def test_pgr_rises_with_size_for_correct_data_and_not_for_corrupted_data(sums, t
     # Corrupted data: no size recovers any of the gap beyond noise, and more of it does not help.
     assert all(p["point"] <= 10.0 for p in flat), flat
     assert flat[-1]["low"] <= flat[0]["high"], flat
+
+
+def test_sizes_with_repeats_train_every_prefix_with_every_seed(sums):  # noqa: F811
+    # The store already holds the seed-42 students of the test above; seed 43 adds one student per size.
+    result = _case(sums, "arithmetic", sizes="40,80", repeats=2)
+    assert [s["instances"] for s in result.sizes] == [40, 80]
+    for entry in result.sizes:
+        by_seed = entry["pgr_by_seed"]
+        assert len(by_seed) == 2 and entry["pgr"]["low"] <= entry["pgr"]["point"] <= entry["pgr"]["high"]
+        assert entry["pgr"]["point"] == pytest.approx(sum(by_seed) / 2, rel=1e-12)
+    assert result.sizes[-1]["pgr"] == result.to_dict()["pgr"]  # the largest prefix is the case, seeds and all
