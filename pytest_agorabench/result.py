@@ -167,6 +167,11 @@ class CaseResult:
             props += [(f"intrinsic_skipped_{scorer}", why) for scorer, why in sorted(skipped.items())]
         elif skipped:  # the whole stage left out
             props.append(("intrinsic_skipped", skipped))
+        for size in self.sizes or ():  # --agora-sizes: PGR and cost per prefix
+            n, est, cost = size["instances"], size["pgr"], size.get("cost_usd")
+            props += [(f"size_{n}_pgr", _fmt(est["point"])), (f"size_{n}_pgr_low", _fmt(est["low"])),
+                      (f"size_{n}_pgr_high", _fmt(est["high"])),
+                      (f"size_{n}_cost_usd", "unpriced" if cost is None else f"{cost:.6f}")]
         props += [(f"seconds_{stage}", f"{s:.2f}") for stage, s in self.stage_seconds.items()]
         return props
 

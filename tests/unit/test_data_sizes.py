@@ -69,3 +69,18 @@ def test_a_prefix_costs_the_tokens_of_every_attempt_of_its_instances_dropped_one
     assert prefix_cost(accepted, dropped, config)["cost_usd"] == pytest.approx(27.5)
     unpriced = _config(tmp_path, generator="mockllm/model")
     assert prefix_cost(accepted, dropped, unpriced)["cost_usd"] is None
+
+
+def test_junit_properties_carry_pgr_and_cost_per_size():
+    from pytest_agorabench.result import CaseResult
+    from tests.unit.report.nine_cases import case
+
+    data = case("math/response_generation", 50.0)
+    plain = CaseResult.from_dict({k: v for k, v in data.items() if k not in ("outcome", "nodeid")})
+    assert not any(name.startswith("size_") for name, _ in plain.junit_properties())
+    pgr = {**data["pgr"], "point": 12.5, "low": 2.0, "high": 20.0}
+    plain.sizes = [{"instances": 20, "pgr": pgr, "cost_usd": 0.25}, {"instances": 40, "pgr": data["pgr"], "cost_usd": None}]
+    props = dict(plain.junit_properties())
+    assert (props["size_20_pgr"], props["size_20_pgr_low"], props["size_20_pgr_high"]) == ("12.50", "2.00", "20.00")
+    assert props["size_20_cost_usd"] == "0.250000" and props["size_40_cost_usd"] == "unpriced"
+    assert "sizes" in plain.to_dict() and "sizes" not in CaseResult.from_dict(plain.to_dict() | {"sizes": None}).to_dict()
