@@ -94,7 +94,13 @@ def size_plot(setting: str, lines: list[tuple[str, list[dict[str, Any]]]]) -> st
         ax.grid(alpha=0.3)
         xs = [x for x in drawn[panel] if x > 0]
         if xs and max(xs) / min(xs) >= 10:  # sizes such as 1000..50000 read better on a log scale
+            from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
             ax.set_xscale("log")
+            # Plain numbers at 1, 2, 5 per decade: mathtext powers of ten overlap on a short axis.
+            ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+            ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+            ax.xaxis.set_minor_formatter(NullFormatter())
     if not drawn[1]:
         axes[1].annotate("no generator priced", (0.5, 0.5), xycoords="axes fraction", ha="center", color="#a33")
     axes[0].set_ylabel("PGR % (95 % interval)")

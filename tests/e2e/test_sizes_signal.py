@@ -29,13 +29,16 @@ def _case(sums, function: str, **extra):  # noqa: F811
     return run_case(RG, build_config(cli, PRICES, Path.cwd()))
 
 
-def test_pgr_rises_with_size_for_correct_data_and_not_for_corrupted_data(sums, tmp_path, monkeypatch):  # noqa: F811
+def test_pgr_rises_with_size_for_correct_data_and_not_for_corrupted_data(sums, tmp_path, monkeypatch, record_property):  # noqa: F811
     counter = tmp_path / "calls"
     monkeypatch.setenv("AGORA_TEST_COUNTER", str(counter))
     good = _case(sums, "arithmetic")
     assert int(counter.read_text()) == 80  # one generation run: each instance asked for once
     bad = _case(sums, "arithmetic_wrong")
     assert int(counter.read_text()) == 160
+    for name, result in (("correct", good), ("corrupted", bad)):  # the figures the README quotes (--junitxml)
+        record_property(name, [(s["instances"], s["pgr"]["point"], s["pgr"]["low"], s["pgr"]["high"], s["cost_usd"])
+                               for s in result.sizes])
 
     for result in (good, bad):
         assert [s["instances"] for s in result.sizes] == [20, 40, 80]
