@@ -105,5 +105,8 @@ def size_plot(setting: str, lines: list[tuple[str, list[dict[str, Any]]]]) -> st
         axes[1].annotate("no generator priced", (0.5, 0.5), xycoords="axes fraction", ha="center", color="#a33")
     axes[0].set_ylabel("PGR % (95 % interval)")
     axes[0].set_title(_plain(setting), loc="left", fontsize=10)
-    axes[0].legend(fontsize=8)
+    # Below both panels: generator names (inspect model strings, paths) are often wider than a panel.
+    handles, names = axes[0].get_legend_handles_labels()
+    if handles:
+        fig.legend(handles, names, loc="upper center", bbox_to_anchor=(0.5, 0.0), fontsize=8, frameon=False)
     return _svg(fig, "sizes-" + setting.replace("/", "-"))
