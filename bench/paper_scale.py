@@ -158,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{a.gen_tokens_per_s:g} tok/s per 8-GPU node, student {a.student_tokens_per_s:g} tok/s per GPU, "
           f"{a.eval_output_tokens:g} tokens/answer, MFU {a.mfu:g} of {a.peak_flops / 1e12:g} TFLOPS")
     print()
-    head = f"{'case':42} {'gen Mtok':>9} {'train Mtok':>10} {'gen':>7} {'SFT':>7} {'score':>6} {'eval':>6} {'total':>7}"
+    head = f"{'case':42} {'gen Mtok':>9} {'Mtok/epoch':>10} {'gen':>7} {'SFT':>7} {'score':>6} {'eval':>6} {'total':>7}"
     print(head + "   (GPU-hours)")
     for c in cases:
         print(f"{c.case:42} {c.generated_tokens / 1e6:9.1f} {c.trained_tokens / 1e6:10.1f} {c.generation:7.1f} "
@@ -177,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
         for k in args.nodes:
             lay = layout(cases, n, k, recipe.num_gpus)
             gpu_hours = n * total.total + base
-            print(f"{n:10} {k:5} {lay['gen_nodes']:9} {lay['train_nodes']:11} {gpu_hours:9.0f} "
+            print(f"{n:10} {k:5} {lay['gen_nodes']:>9} {lay['train_nodes']:>11} {gpu_hours:9.0f} "
                   f"{math.ceil(lay['wall_h'] * 10) / 10:12.1f}")
     return 0
 
