@@ -13,7 +13,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.cluster.cluster_runs import FAST, HOSTS, figures, run_pytest, suite_cmd
+from tests.cluster.cluster_runs import (
+    FAKE_VLLM,
+    FAST,
+    HOSTS,
+    SCRIPTED,
+    figures,
+    run_pytest,
+    suite_cmd,
+)
 
 pytestmark = [pytest.mark.ray, pytest.mark.timeout(3600)]
 
@@ -23,7 +31,7 @@ def math_on_cluster(ray_cluster, tmp_path_factory):
     folder = tmp_path_factory.mktemp("cluster")
     report = run_pytest(
         folder / "store", folder / "report.json", "-k", "math", "-n", "2", f"--agora-ray={ray_cluster.address}",
-        f"--junitxml={folder / 'junit.xml'}",
+        f"--junitxml={folder / 'junit.xml'}", *SCRIPTED,
     )
     return folder, report
 
@@ -55,7 +63,8 @@ def test_a_served_generator_runs_once_per_node_for_the_session(ray_cluster, math
     report = run_pytest(
         folder / "store", tmp_path / "report.json", "-k", "math", "-n", "3", f"--agora-ray={ray_cluster.address}",
         "--generator=vllm/some-org/arithmetic", "--instances=4",
-        env={"AGORABENCH_VLLM_PYTHON": sys.executable, "AGORABENCH_VLLM_START_TIMEOUT": "120"},
+        env={"AGORABENCH_VLLM_PYTHON": sys.executable, "AGORABENCH_VLLM_START_TIMEOUT": "120",
+             "PYTHONPATH": os.pathsep.join([str(FAKE_VLLM), os.environ.get("PYTHONPATH", "")])},  # the preflight's
     )
     by_host: dict[str, set[str]] = {}
     for case in report["cases"]:
@@ -74,7 +83,9 @@ def test_a_served_generator_runs_once_per_node_for_the_session(ray_cluster, math
 
 def test_a_case_whose_node_is_lost_is_retried_on_the_other_with_the_same_figures(local_math, fresh_cluster, tmp_path):
     store, report_path = tmp_path / "store", tmp_path / "report.json"
-    cmd = suite_cmd(store, report_path, "-k", "math and response_generation", f"--agora-ray={fresh_cluster.address}")
+    cmd = suite_cmd(
+        store, report_path, "-k", "math and response_generation", f"--agora-ray={fresh_cluster.address}", *SCRIPTED,
+    )
     with subprocess.Popen(cmd, cwd=Path(__file__).resolve().parents[2], env={**os.environ, **FAST},
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as proc:
         try:

@@ -93,3 +93,35 @@ def test_the_recipe_starts_ray_runs_the_command_requeues_and_passes_its_exit_cod
     # The last run's `ray stop` ended the head: nothing listens on its port any more.
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection((runs[-1]["address"].rsplit(":", 1)[0], port), timeout=5).close()
+
+
+def test_the_recipe_s_own_pytest_command_runs_a_case_on_its_ray_through_agora_ray_auto(slurm, tmp_path):
+    """The recipe as a user submits it: its default command, `pytest ... --agora-ray=auto`, with one math
+    case (scripted data) and a store in the job's folder; the JSON report names the node the case ran on."""
+    root = Path(__file__).resolve().parents[2]
+    script = root / "tests" / "e2e" / "scripted.py"
+    work = Path(slurm.root) / "pytest-job"
+    work.mkdir()
+    report = work / "report.json"
+    env = {**slurm.env,
+           "PATH": f"{Path(sys.executable).parent}:{slurm.env['PATH']}",
+           "AGORABENCH_SMOKE_REWARD_STEPS": "4", "AGORABENCH_EMBEDDER": "hashed",
+           "AGORA_SUITES": str(root / "suites"), "AGORA_STORE": str(work / "store"), "AGORA_CASES_IN_FLIGHT": "1",
+           "AGORA_PYTEST_ARGS": (f"-k 'math and response_generation' -p no:randomly -p no:cacheprovider "
+                                 f"--agora-json={report} --generator=agora-script/{script}:arithmetic "
+                                 f"--judge=agora-script/{script}:grader"),
+           "AGORA_RAY_PORT": str(free_port()), "AGORA_RAY_WAIT_S": "120",
+           "AGORA_RAY_HEAD_ARGS": f"--temp-dir={work}/ray --include-dashboard=false"}
+    for name in ("AGORA_COMMAND", "AGORA_GPUS_PER_NODE"):
+        env.pop(name, None)
+    out = work / "job.out"
+    job = subprocess.run(["sbatch", "--wait", "--parsable", f"--nodes={len(NODES)}", f"--gpus-per-node={GPUS}",
+                          "--time=20", f"--output={out}", f"--chdir={work}", str(RECIPE)],
+                         env=env, capture_output=True, text=True, timeout=1500)
+    log = out.read_text() if out.exists() else "(no job output)"
+    assert job.returncode == 0, f"sbatch --wait exited {job.returncode}: {job.stderr}\n{log[-6000:]}"
+    data = json.loads(report.read_text())
+    (case,) = data["cases"]
+    assert case["setting"] == "math/response_generation" and case["pgr"]["point"] is not None
+    assert case["placement"]["host"] and len(case["placement"]["gpus"]) == 1  # one of Slurm's GPUs, via Ray
+    assert len(data["config"]["cluster"]["nodes"]) == len(NODES)
