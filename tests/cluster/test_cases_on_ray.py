@@ -69,7 +69,8 @@ def test_a_served_generator_runs_once_per_node_for_the_session(ray_cluster, math
     by_host: dict[str, set[str]] = {}
     for case in report["cases"]:
         (name,) = case["servers"]
-        by_host.setdefault(case["placement"]["host"], set()).add(name)
+        by_host.setdefault(case["placement"]["stages"]["generation"]["host"], set()).add(name)
+    # The data of the three cases was generated on both nodes in turn, each node's on its one server.
     assert set(by_host) == set(HOSTS) and all(len(names) == 1 for names in by_host.values()), by_host
     assert len(report["cases"]) == 3  # so one node's two cases shared its server
     for host in HOSTS:
@@ -113,9 +114,10 @@ def _remove_node_once_training_checkpointed(fake, store: Path) -> str:
     deadline = time.monotonic() + 1200
     while time.monotonic() < deadline:
         checkpoints = list((store / "checkpoints").glob("training/*/checkpoint-*/trainer_state.json"))
-        running = list((store / "progress").glob("*/*@node-*.jsonl"))
-        if checkpoints and running:
-            host = running[0].name.split("@", 1)[1].rsplit("-", 1)[0]
+        # the attempt records the nodes write as each task starts (cluster/node_work.py)
+        training = list(store.glob("cluster/*/attempts/*/training_and_evaluation-*.json"))
+        if checkpoints and training:
+            host = json.loads(training[0].read_text())["host"]
             fake.remove(host)
             return host
         time.sleep(0.2)

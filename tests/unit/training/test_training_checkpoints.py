@@ -43,6 +43,8 @@ def test_checkpointing_leaves_the_training_key_alone_and_bad_values_are_refused(
     assert recipe.with_overrides(save_steps=0, save_total_limit=5).fingerprint() == recipe.fingerprint()
     with pytest.raises(ValueError, match="save_steps must be >= 0"):
         recipe.with_overrides(save_steps=-1)
+    with pytest.raises(ValueError, match="save_steps must be a multiple of logging_steps"):
+        recipe.with_overrides(save_steps=30, logging_steps=25)
     with pytest.raises(ValueError, match="save_total_limit"):
         recipe.with_overrides(save_total_limit=0)
 
