@@ -4,8 +4,9 @@ each with Slurm's GPU count, the recipe waits for both, runs the command on the 
 requeues itself on USR1 (what --signal=B:USR1@120 sends), the rerun goes through the same start-up, `ray stop`
 ends Ray and the command's exit code is the job's.
 
-In place of pytest the recipe runs a small command (AGORA_COMMAND). Both Slurm nodes are this host; the GPUs
-are a GRES on stand-in device files (conftest.py).
+The first test runs a small command in place of pytest (AGORA_COMMAND); the second runs the recipe's own
+command, `pytest suites/ --agora-ray=auto`, on one math case. Both Slurm nodes are this host; the GPUs are a
+GRES on stand-in device files (conftest.py).
 
 Tier `slurm` (about 2.5 minutes on 2 cores): runs where AGORABENCH_SLURM_TEST=1 and the daemons start
 (see conftest.py)."""
