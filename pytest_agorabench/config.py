@@ -30,7 +30,8 @@ from pytest_agorabench.settings import SETTINGS, Setting
 
 
 DEMO_MIXES = ("intended", "official")  # AGORABENCH.md 2.2: 2 seed + 1 generated, or the official aliasing
-GATES = ("point", "low")  # compare --min-pgr with the PGR point value or the interval's lower end
+GATES = ("point", "low")
+DECONTAMINATE = ("report", "drop")  # contaminated generated rows: reported only, or also left out of training  # compare --min-pgr with the PGR point value or the interval's lower end
 TABLE_KEYS = {"min_pgr_by_setting", "prices"}  # pyproject tables that have no command-line option
 
 
@@ -83,6 +84,10 @@ class RunConfig:
     max_failures: float = 0.05
     repeats: int = 1
     train_seed: int = 42
+    # Generated rows that copy the case's benchmark items (contamination/): reported, or dropped before
+    # training; a case whose flagged share is above max_contamination fails (None: no such gate).
+    decontaminate: str = "report"
+    max_contamination: float | None = None
 
     @property
     def training_seeds(self) -> tuple[int, ...]:
@@ -159,6 +164,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("--agora-repeats", "repeats", "train this many students per case (training seeds train-seed, +1, ...); PGR is their mean", type=int, at_least=1, at_most=50),
     Option("--agora-train-seed", "train_seed", "the student's training seed (default 42; the first of --agora-repeats)", type=int, at_least=0, at_most=2**31 - 1),
     Option("--agora-structured", "structured", "constrain the generator's output to the layout the parser reads, and a grammar-capable rubric judge's reply to its grade line: on / off (default: the profile's; on in smoke)", choices=("on", "off"), switch=True),
+    Option("--agora-decontaminate", "decontaminate", "generated rows that copy the case's benchmark items: report them (default) or drop them before training", choices=DECONTAMINATE, what="report or drop"),
+    Option("--agora-max-contamination", "max_contamination", "fail a case whose share of generated rows copying its benchmark items is above this (0..1)", type=float, at_least=0, at_most=1),
     Option("--agora-prompts", "prompts", f"meta-prompts: agorabench (default), unoptimized, json, or a folder of <domain>_<method>.txt prompt files ({RULE})", what="a prompt variant or folder"),
 )
 OPTION_KEYS = tuple(option.key for option in OPTIONS)
@@ -407,6 +414,8 @@ def build_config(cli: dict[str, Any], pyproject: dict[str, Any], rootdir: Path) 
         gpus_per_worker=pick("gpus_per_worker"),
         generator_gpus=pick("generator_gpus") or 0,
         ray=_ray_address(pick("ray")),
+        decontaminate=_choice("agora-decontaminate", pick("decontaminate") or "report", DECONTAMINATE),
+        max_contamination=None if pick("max_contamination") is None else float(pick("max_contamination")),
         **_gate_options(pick),
     )
 
