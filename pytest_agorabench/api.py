@@ -86,14 +86,20 @@ class AgoraBench:
             )
 
     def check(self, setting: str | Setting, **overrides: Any) -> CaseResult:
-        """Run a case, fail it closed when its judge left too many items without a usable judgment, and
-        apply the --min-pgr gate (what the suites/ tests do)."""
+        """Run a case, fail it closed when its judge left too many items without a usable judgment or when
+        more of its generated rows copy benchmark items than --agora-max-contamination allows, and apply
+        the --min-pgr gate (what the suites/ tests do)."""
         result = self.case(setting, **overrides)
         resolved = setting if isinstance(setting, Setting) else get_setting(setting)
         if result.gate and result.gate.get("gate") == "failed":
             from pytest_agorabench.gate import describe
 
             pytest.fail(f"{resolved.key}: {describe(result.gate)}", pytrace=False)
+        from pytest_agorabench.pipeline.contamination import over_threshold
+
+        copied = over_threshold(result.contamination)  # --agora-max-contamination
+        if copied:
+            pytest.fail(f"{resolved.key}: {copied}", pytrace=False)
         unusable = _too_few_judged(result, self.config.profile.max_unjudged_share)
         if unusable:
             pytest.fail(f"{resolved.key}: {unusable}", pytrace=False)

@@ -30,7 +30,8 @@ from pytest_agorabench.settings import SETTINGS, Setting
 
 
 DEMO_MIXES = ("intended", "official")  # AGORABENCH.md 2.2: 2 seed + 1 generated, or the official aliasing
-GATES = ("point", "low")  # compare --min-pgr with the PGR point value or the interval's lower end
+GATES = ("point", "low")
+DECONTAMINATE = ("report", "drop")  # contaminated generated rows: reported only, or also left out of training  # compare --min-pgr with the PGR point value or the interval's lower end
 TABLE_KEYS = {"min_pgr_by_setting", "prices"}  # pyproject tables that have no command-line option
 
 
@@ -86,6 +87,10 @@ class RunConfig:
     # --agora-sizes: prefixes of the generation run a student each is trained on (the last is ``instances``);
     # None: the case's one student only.
     sizes: tuple[int, ...] | None = None
+    # Generated rows that copy the case's benchmark items (contamination/): reported, or dropped before
+    # training; a case whose flagged share is above max_contamination fails (None: no such gate).
+    decontaminate: str = "report"
+    max_contamination: float | None = None
 
     @property
     def training_seeds(self) -> tuple[int, ...]:
@@ -165,6 +170,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("--agora-train-seed", "train_seed", "the student's training seed (default 42; the first of --agora-repeats)", type=int, at_least=0, at_most=2**31 - 1),
     Option("--agora-structured", "structured", "constrain the generator's output to the layout the parser reads, and a grammar-capable rubric judge's reply to its grade line: on / off (default: the profile's; on in smoke)", choices=("on", "off"), switch=True),
     Option("--agora-sizes", "sizes", "train a student on each prefix of the one generation run, e.g. 1000,5000,10000 (increasing, the largest = --instances); PGR and cost per size", what="a list of sizes"),
+    Option("--agora-decontaminate", "decontaminate", "generated rows that copy the case's benchmark items: report them (default) or drop them before training", choices=DECONTAMINATE, what="report or drop"),
+    Option("--agora-max-contamination", "max_contamination", "fail a case whose share of generated rows copying its benchmark items is above this (0..1)", type=float, at_least=0, at_most=1),
     Option("--agora-prompts", "prompts", f"meta-prompts: agorabench (default), unoptimized, json, or a folder of <domain>_<method>.txt prompt files ({RULE})", what="a prompt variant or folder"),
 )
 OPTION_KEYS = tuple(option.key for option in OPTIONS)
@@ -415,6 +422,8 @@ def build_config(cli: dict[str, Any], pyproject: dict[str, Any], rootdir: Path) 
         generator_gpus=pick("generator_gpus") or 0,
         ray=_ray_address(pick("ray")),
         sizes=sizes,
+        decontaminate=_choice("agora-decontaminate", pick("decontaminate") or "report", DECONTAMINATE),
+        max_contamination=None if pick("max_contamination") is None else float(pick("max_contamination")),
         **_gate_options(pick),
     )
 

@@ -69,6 +69,9 @@ class CaseResult:
     # --agora-ray: the node the case ran on (host id, Ray node id, address, GPUs) and every attempt in order
     # (more than one: a lost node's case retried elsewhere). None: run in the pytest process.
     placement: dict[str, Any] | None = None
+    # contamination/: generated rows checked against the case's benchmark items (counts by benchmark, the
+    # worst flagged examples, near copies) and the --agora-decontaminate mode; {} in results saved before it.
+    contamination: dict[str, Any] = field(default_factory=dict)
     gate: dict[str, Any] | None = None  # --agora-compare: the comparison with the baseline and the decision
     # Per benchmark: item ids and the scores of every seed's student, the base and the reference. Saved runs
     # and comparisons read it in the worker that ran the case; not part of the JSON report.
@@ -149,6 +152,11 @@ class CaseResult:
                 ("budget_spent_usd", f"{self.budget['spent_usd']:.6f}"),
                 ("budget_sized_instances", self.budget["sized_instances"]),
             ]
+        if self.contamination:
+            c = self.contamination
+            props += [("contaminated_rows", c["rows_flagged"]), ("contaminated_share", f"{c['share']:.4f}"),
+                      ("contaminated_near_copies", c["near_copies"]), ("decontaminate", c["mode"])]
+            props += [(f"{name}_contaminated_rows", b["rows_flagged"]) for name, b in c["by_benchmark"].items()]
         props += [(f"drops_{reason}", n) for reason, n in sorted(self.drops_by_reason.items())]
         props += [("notice", text) for text in self.notices]
         if self.judgments:

@@ -184,19 +184,35 @@ def look(root: str | os.PathLike[str], session: str, token: str) -> dict[str, An
     except OSError:
         device = inode = None
     return {
-        "host": host_id(), "path": str(path), "token_seen": seen, "lock": lock,
+        "host": host_id(), "machine": _boot_id(), "path": str(path), "token_seen": seen, "lock": lock,
         "fs": mount.fs if mount else None, "mount_point": mount.point if mount else None,
         "options": list(mount.options) if mount else [], "device": device, "inode": inode,
     }
 
 
+def _boot_id() -> str | None:
+    """This machine's boot id: the same for every process on one machine (containers share it with their
+    host), different on another; None where /proc does not say."""
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip() or None
+    except OSError:
+        return None
+
+
 def judge(probe: Probe, nodes: list[dict[str, Any]]) -> dict[str, Any]:
     """Every node's ``look`` -> a summary for the report, or one ConfigError naming every node that fails."""
     problems = []
-    repeated = sorted(h for h, n in Counter(node["host"] for node in nodes).items() if n > 1)
+    # Several Ray nodes on one machine may share its host id (one server folder, pids unique on the machine);
+    # one host id on different machines would let them take each other's server records.
+    machines: dict[str, set[str | None]] = {}
+    for node in nodes:
+        machines.setdefault(node["host"], set()).add(node.get("machine"))
+    counts = Counter(node["host"] for node in nodes)
+    # (a machine that does not say which it is counts as another one)
+    repeated = sorted(h for h, seen in machines.items() if len(seen) > 1 or (None in seen and counts[h] > 1))
     if repeated:
-        problems.append(f"several nodes run as host {', '.join(repeated)}: set AGORABENCH_HOST_ID to a name of "
-                        f"its own on each node, or they will overwrite each other's server records")
+        problems.append(f"nodes on different machines run as host {', '.join(repeated)}: set AGORABENCH_HOST_ID "
+                        f"to a name of its own on each machine, or they will take each other's server records")
     for node in nodes:
         host, path, fs = node["host"], node["path"], node["fs"] or "an unknown filesystem"
         refused = _refuse_local_locks(host, path, fs, node["options"])

@@ -9,9 +9,11 @@ from pathlib import Path
 from typing import Any
 
 from pytest_agorabench.config import RunConfig
+from pytest_agorabench.errors import AgoraBenchError
 from pytest_agorabench.store import Store
 
 GENERATOR_HOST_PREFIX = "agorabench-generator"
+DISPATCHER_PREFIX = "agorabench-dispatcher"
 NAMESPACE = "agorabench"
 
 
@@ -63,6 +65,25 @@ class GeneratorHost:
         self._servers.close()
 
 
+class ClusterError(AgoraBenchError):
+    """No Ray, no cluster at the address, a case whose nodes kept dying, a store the nodes do not share, or
+    no node that can hold the served generator."""
+
+
+class Dispatcher:
+    """One per session (a named detached actor): hands out the nodes that serve a served generator's data in
+    turn, to every driver of the session (each pytest-xdist worker is one), so the data tasks spread over the
+    nodes' generator servers instead of all starting where the first one did."""
+
+    def __init__(self) -> None:
+        self._next = 0
+
+    def pick(self, nodes: list[str]) -> str:
+        node = nodes[self._next % len(nodes)]
+        self._next += 1
+        return node
+
+
 def ensure_generator_host(config: RunConfig, session: str) -> None:
     """Before a case on this node calls a served generator: the node's generator host, holding the server.
     API and in-process generators need none."""
@@ -75,6 +96,12 @@ def ensure_generator_host(config: RunConfig, session: str) -> None:
         return
     store = Store(config.store_dir)
     node_id = ray.get_runtime_context().get_node_id()
+    gpus = next((n.get("Resources", {}).get("GPU", 0) for n in ray.nodes() if n["NodeID"] == node_id), 0)
+    if gpus < config.generator_gpus:  # its actor could never be placed here: say so rather than wait forever
+        raise ClusterError(
+            f"the data task landed on a node with {gpus:g} GPU(s), fewer than the served generator's "
+            f"--agora-generator-gpus={config.generator_gpus} (its first node was lost?); rerun to resume"
+        )
     host = ray.remote(GeneratorHost).options(
         name=generator_host_name(session, node_id), namespace=NAMESPACE, lifetime="detached",
         get_if_exists=True, num_cpus=0, num_gpus=config.generator_gpus, max_restarts=0,

@@ -13,22 +13,20 @@ from pathlib import Path
 from typing import Any
 
 from pytest_agorabench.cluster.node_work import (
+    DISPATCHER_PREFIX,
     GENERATION,
     GENERATOR_HOST_PREFIX,
     NAMESPACE,
     TRAIN_AND_EVALUATE,
+    ClusterError,
+    Dispatcher,
     probe_store_here,
     run_part_here,
 )
-from pytest_agorabench.errors import AgoraBenchError
 
 CASE_RETRIES = 2  # a case whose node dies is run again (from the store) at most this often
 STOP_TIMEOUT_S = 120  # a generator host's close: its server's shutdown
 INSTALL = 'pip install "pytest-agorabench[ray]"'
-
-
-class ClusterError(AgoraBenchError):
-    """No Ray, no cluster at the address, a case whose nodes kept dying, or a store the nodes do not share."""
 
 
 def forwarded_env(environ: dict[str, str] | None = None) -> dict[str, str]:
@@ -118,7 +116,9 @@ class RayRun:
         stages = {}
         generated = None
         if self.split_generation:
-            generated, data_node = self._run_part(GENERATION, setting_key, config, target, gpus=0.0)
+            generated, data_node = self._run_part(
+                GENERATION, setting_key, config, target, gpus=0.0, strategy=self._data_placement(config),
+            )
             stages[GENERATION] = {"host": data_node["host"], "seconds": data_node["seconds"]}
         result, node = self._run_part(
             TRAIN_AND_EVALUATE, setting_key, config, target, gpus=self.gpus_per_case(config), generated=generated,
@@ -131,14 +131,38 @@ class RayRun:
             "attempts": [{k: a.get(k) for k in ("part", "host", "node_id", "started")} for a in attempts],
         }
 
+    def _data_placement(self, config: Any) -> Any:
+        """Where a case's data task runs. A served generator's: on a node that can hold the generator (as
+        many GPUs as --agora-generator-gpus, or one on a cluster with GPUs), the nodes taken in turn across
+        the session; soft, so a retry after that node is lost goes elsewhere. Otherwise anywhere (SPREAD)."""
+        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+        from pytest_agorabench.serving import served_weights
+
+        if served_weights(config.generator) is None:
+            return "SPREAD"
+        ray = self.connect()
+        need = config.generator_gpus or (1 if ray.cluster_resources().get("GPU", 0) > 0 else 0)
+        nodes = sorted(n["NodeID"] for n in self.nodes() if n.get("Resources", {}).get("GPU", 0) >= need)
+        if not nodes:
+            raise ClusterError(
+                f"no node of the Ray cluster has the {need} GPU(s) a served generator needs "
+                "(--agora-generator-gpus); add such a node or lower the option"
+            )
+        dispatcher = ray.remote(Dispatcher).options(
+            name=f"{DISPATCHER_PREFIX}-{self.session}", namespace=NAMESPACE, lifetime="detached",
+            get_if_exists=True, num_cpus=0,
+        ).remote()
+        return NodeAffinitySchedulingStrategy(ray.get(dispatcher.pick.remote(nodes)), soft=True)
+
     def _run_part(
         self, part: str, setting_key: str, config: Any, target: dict[str, Any], gpus: float,
-        generated: dict[str, Any] | None = None,
+        generated: dict[str, Any] | None = None, strategy: Any = "SPREAD",
     ) -> tuple[Any, dict[str, Any]]:
         ray = self.connect()
         task = ray.remote(run_part_here).options(
             num_gpus=gpus, num_cpus=1, max_retries=CASE_RETRIES, retry_exceptions=False,
-            scheduling_strategy="SPREAD", name=f"agorabench {setting_key} {part}",
+            scheduling_strategy=strategy, name=f"agorabench {setting_key} {part}",
         )
         ref = task.remote(part, setting_key, config, self.session, target, generated)
         try:
@@ -192,17 +216,22 @@ class RayRun:
         return summary, {node["node_id"]: node["host"] for _, node in seen}
 
     def stop_generator_hosts(self) -> list[str]:
-        """The session's generator hosts drop their servers (the last lease out stops each), then go."""
+        """The session's generator hosts drop their servers (the last lease out stops each), then go, with
+        the session's dispatcher."""
         ray = self.connect()
         names = [
             a["name"] for a in ray.util.list_named_actors(all_namespaces=True)
-            if a.get("namespace") == NAMESPACE and a["name"].startswith(f"{GENERATOR_HOST_PREFIX}-{self.session}-")
+            if a.get("namespace") == NAMESPACE and (
+                a["name"].startswith(f"{GENERATOR_HOST_PREFIX}-{self.session}-")
+                or a["name"] == f"{DISPATCHER_PREFIX}-{self.session}"
+            )
         ]
         stopped = []
         for name in names:
             try:
                 host = ray.get_actor(name, namespace=NAMESPACE)
-                ray.get(host.close.remote(), timeout=STOP_TIMEOUT_S)
+                if name.startswith(GENERATOR_HOST_PREFIX):
+                    ray.get(host.close.remote(), timeout=STOP_TIMEOUT_S)
             except Exception:  # noqa: BLE001, S110 - a host on a lost node has nothing left to close
                 pass
             try:

@@ -1,6 +1,7 @@
 """The one place that maps a RunConfig onto the stages and keys the store: ``run_case``.
 
-    seeds.load_seeds -> generate.generate -> curation.training_set -> train.train -> evaluate.score_benchmarks
+    seeds.load_seeds -> generate.generate -> contamination.contamination (flag, or drop, generated rows that
+    copy benchmark items) -> curation.training_set -> train.train -> evaluate.score_benchmarks
     (S_G, S_0, S_ref on every benchmark; judged ones through the judgment cache) -> metrics.pgr;
     intrinsic.intrinsic on the generated rows -> CaseResult
 
@@ -19,6 +20,7 @@ from typing import Any
 from pytest_agorabench import curation
 from pytest_agorabench.config import RunConfig
 from pytest_agorabench.pipeline import evaluate, generate, intrinsic, repeats, train
+from pytest_agorabench.pipeline.contamination import DROP_REASON, contamination
 from pytest_agorabench.pipeline.evaluate import Models
 from pytest_agorabench.pipeline.keys import Clock, portable
 from pytest_agorabench.pipeline.students import served, student_base
@@ -108,7 +110,10 @@ def _run_case(
         clock.adopt(data_task["clock"])
     generated = generation.read_jsonl("rows.jsonl")
     summary = generation.read_json("summary.json")
-    train_rows = curation.training_set(setting, seeds.rows, generated)
+    contaminated, kept = contamination(store, generation, generated, names, config, clock)
+    removed = len(generated) - len(kept)  # --agora-decontaminate=drop: flagged rows, a counted drop
+    drops = {**summary["drops"], DROP_REASON: removed} if config.decontaminate == "drop" else summary["drops"]
+    train_rows = curation.training_set(setting, seeds.rows, kept)
 
     with clock.timed("student_init"):
         base = student_base(config, store)
@@ -175,9 +180,9 @@ def _run_case(
         pgr=domain_estimate,
         benchmarks=outcomes,
         instances_requested=summary["requested"],
-        instances_valid=summary["valid"],
-        instances_dropped=summary["requested"] - summary["valid"],
-        drops_by_reason=summary["drops"],
+        instances_valid=summary["valid"] - removed,
+        instances_dropped=summary["requested"] - summary["valid"] + removed,
+        drops_by_reason=drops,
         seed_rows=len(seeds.rows),
         seed_drops=dict(seeds.drops),
         train_rows=len(train_rows),
@@ -203,6 +208,7 @@ def _run_case(
         repeats=repeated,
         sizes=sizes,
         item_scores=scores,
+        contamination=contaminated,
     )
 
 

@@ -20,6 +20,7 @@ STAGE_VERSIONS = {
     "evaluation": 2,
     "intrinsic": 1,
     "reward_init": 1,
+    "contamination": 1,
 }
 
 

@@ -123,6 +123,7 @@ def _case_view(case: dict[str, Any], anchor: str, store_dir: str | None, page_di
         "cost": "-" if case.get("cost_usd") is None else f"{case['cost_usd']:.4f}",
         "logs": _log_links(case, store_dir, page_dir),
         "node": node_text(case.get("placement")),
+        "contamination": case.get("contamination") or {},
     }
 
 

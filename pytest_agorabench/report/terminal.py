@@ -57,6 +57,7 @@ def summary_lines(cases: list[dict[str, Any]], summary: dict[str, Any]) -> list[
                 f"  {c['setting']}: {j['usable']}/{j['total']} usable, {j.get('cached', 0)} cached, "
                 f"failed: {failed} ({c.get('judge')})"
             )
+    lines += contamination_lines(cases)
     notices = [f"  {c['setting']}: {n}" for c in cases for n in c.get("notices", [])]
     if notices:
         lines += ["notices:", *notices]
@@ -82,6 +83,24 @@ def summary_lines(cases: list[dict[str, Any]], summary: dict[str, Any]) -> list[
         )
     if any(c.get("smoke") for c in cases):
         lines.append("smoke profile: tiny student on fixture items; these figures check the machinery, not a generator.")
+    return lines
+
+
+def contamination_lines(cases: list[dict[str, Any]]) -> list[str]:
+    """Per case: generated rows that copy benchmark items, by benchmark, near copies, and the worst copy."""
+    checked = [c for c in cases if c.get("contamination")]
+    if not checked:
+        return []
+    lines = ["contamination (generated rows copying benchmark items):"]
+    for c in checked:
+        k = c["contamination"]
+        by = ", ".join(f"{name} {b['rows_flagged']}" for name, b in k["by_benchmark"].items())
+        dropped = "dropped" if k["mode"] == "drop" else "kept"
+        lines.append(f"  {c['setting']}: {k['rows_flagged']}/{k['rows_checked']} flagged ({by}; {dropped}), "
+                     f"{k['near_copies']} near copies")
+        for m in k["worst"][:1] + k["near_examples"][:1]:
+            lines.append(f"    {m['kind']}: row {m['row']} ({m['row_field']}) ~ {m['benchmark']} item {m['item']} "
+                         f"{m['item_text'][:60]!r}")
     return lines
 
 

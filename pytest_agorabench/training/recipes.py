@@ -73,6 +73,11 @@ class Recipe:
             problems.append("max_steps must be >= 1 or None")
         if self.save_steps < 0 or self.save_total_limit < 1:
             problems.append("save_steps must be >= 0 (0: no checkpoints) and save_total_limit >= 1")
+        if self.save_steps and self.save_steps % self.logging_steps:
+            # The Trainer logs the mean loss since its last log; a run resumed between two logs would log the
+            # mean of fewer steps than an unbroken one, so its loss history (in the report) would differ.
+            problems.append("save_steps must be a multiple of logging_steps (a resumed training then logs the "
+                            "loss history of an unbroken one)")
         if problems:
             raise ValueError(f"invalid recipe {self.name!r}: " + "; ".join(problems))
 
@@ -158,7 +163,7 @@ RECIPES: dict[str, Recipe] = {
         logging_steps=25,
         # A few saves over a smoke training (math: 96 steps; cost: bench/training_checkpoints.py), so a lost
         # node's case on the fake cluster resumes its training (tests/cluster).
-        save_steps=32,
+        save_steps=25,
         notes="tiny student on CPU; unpacked so every row is its own sequence",
     ),
 }

@@ -351,6 +351,8 @@ def train_in_process(
         trainer.remove_callback(PrinterCallback)
         trainer.remove_callback(ProgressCallback)
         trainer.add_callback(_no_final_checkpoint())
+        # Read before training: the Trainer's rotation (save_total_limit) may delete that checkpoint as it goes.
+        resumed_from_step = _step_of(resume_from)
         result = trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
         _save(trainer, tokenizer, out_dir, merge_lora=recipe.lora is not None, bf16=bf16)
     seconds = time.perf_counter() - start
@@ -362,7 +364,6 @@ def train_in_process(
         if "loss" in e
     ]
     trained_tokens = getattr(trainer, "_total_train_tokens", 0) or int(counts["tokens"] * (state.epoch or 0))
-    resumed_from_step = _step_of(resume_from)
     return {
         "steps": state.global_step,
         "resumed_from_step": resumed_from_step,  # None when trained from the start

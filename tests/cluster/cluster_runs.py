@@ -25,6 +25,12 @@ FAKE_VLLM = ROOT / "tests" / "unit" / "serving" / "fake_vllm"  # the stand-in vl
 HOSTS = ("node-a", "node-b")
 # The smoke profile, faster where it changes no figure a test compares (reward model steps, the embedder).
 FAST = {"AGORABENCH_SMOKE_REWARD_STEPS": "4", "AGORABENCH_EMBEDDER": "hashed"}
+# A generator and judge that answer the same on every run: the smoke profile's SmolLM2 generator does not
+# repeat its own figures across cold runs (README, "Profiles": its batches hold whichever requests are in
+# flight together), so figures compared across two runs come from scripted data; training, evaluation and
+# the intrinsic metrics are the smoke profile's own.
+SCRIPT = ROOT / "tests" / "e2e" / "scripted.py"
+SCRIPTED = (f"--generator=agora-script/{SCRIPT}:arithmetic", f"--judge=agora-script/{SCRIPT}:grader")
 
 
 def processes_of(marker: str, temp_dir: str) -> list[int]:

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.cluster.cluster_runs import run_pytest, start_cluster, stop_cluster
+from tests.cluster.cluster_runs import SCRIPTED, run_pytest, start_cluster, stop_cluster
 
 
 @pytest.fixture(scope="module")
@@ -33,6 +33,6 @@ def fresh_cluster():
 
 @pytest.fixture(scope="module")
 def local_math(tmp_path_factory) -> dict[str, Any]:
-    """The three math smoke cases run in this process's way (no Ray), on a store of their own."""
+    """The three math smoke cases (scripted data) run in this process's way (no Ray), on a store of their own."""
     folder = tmp_path_factory.mktemp("local")
-    return run_pytest(folder / "store", folder / "report.json", "-k", "math", "-n", "2")
+    return run_pytest(folder / "store", folder / "report.json", "-k", "math", "-n", "2", *SCRIPTED)

@@ -13,7 +13,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.cluster.cluster_runs import FAST, HOSTS, figures, run_pytest, suite_cmd
+from tests.cluster.cluster_runs import (
+    FAKE_VLLM,
+    FAST,
+    HOSTS,
+    SCRIPTED,
+    figures,
+    run_pytest,
+    suite_cmd,
+)
 
 pytestmark = [pytest.mark.ray, pytest.mark.timeout(3600)]
 
@@ -23,7 +31,7 @@ def math_on_cluster(ray_cluster, tmp_path_factory):
     folder = tmp_path_factory.mktemp("cluster")
     report = run_pytest(
         folder / "store", folder / "report.json", "-k", "math", "-n", "2", f"--agora-ray={ray_cluster.address}",
-        f"--junitxml={folder / 'junit.xml'}",
+        f"--junitxml={folder / 'junit.xml'}", *SCRIPTED,
     )
     return folder, report
 
@@ -55,12 +63,14 @@ def test_a_served_generator_runs_once_per_node_for_the_session(ray_cluster, math
     report = run_pytest(
         folder / "store", tmp_path / "report.json", "-k", "math", "-n", "3", f"--agora-ray={ray_cluster.address}",
         "--generator=vllm/some-org/arithmetic", "--instances=4",
-        env={"AGORABENCH_VLLM_PYTHON": sys.executable, "AGORABENCH_VLLM_START_TIMEOUT": "120"},
+        env={"AGORABENCH_VLLM_PYTHON": sys.executable, "AGORABENCH_VLLM_START_TIMEOUT": "120",
+             "PYTHONPATH": os.pathsep.join([str(FAKE_VLLM), os.environ.get("PYTHONPATH", "")])},  # the preflight's
     )
     by_host: dict[str, set[str]] = {}
     for case in report["cases"]:
         (name,) = case["servers"]
-        by_host.setdefault(case["placement"]["host"], set()).add(name)
+        by_host.setdefault(case["placement"]["stages"]["generation"]["host"], set()).add(name)
+    # The data of the three cases was generated on both nodes in turn, each node's on its one server.
     assert set(by_host) == set(HOSTS) and all(len(names) == 1 for names in by_host.values()), by_host
     assert len(report["cases"]) == 3  # so one node's two cases shared its server
     for host in HOSTS:
@@ -74,7 +84,9 @@ def test_a_served_generator_runs_once_per_node_for_the_session(ray_cluster, math
 
 def test_a_case_whose_node_is_lost_is_retried_on_the_other_with_the_same_figures(local_math, fresh_cluster, tmp_path):
     store, report_path = tmp_path / "store", tmp_path / "report.json"
-    cmd = suite_cmd(store, report_path, "-k", "math and response_generation", f"--agora-ray={fresh_cluster.address}")
+    cmd = suite_cmd(
+        store, report_path, "-k", "math and response_generation", f"--agora-ray={fresh_cluster.address}", *SCRIPTED,
+    )
     with subprocess.Popen(cmd, cwd=Path(__file__).resolve().parents[2], env={**os.environ, **FAST},
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as proc:
         try:
@@ -102,9 +114,10 @@ def _remove_node_once_training_checkpointed(fake, store: Path) -> str:
     deadline = time.monotonic() + 1200
     while time.monotonic() < deadline:
         checkpoints = list((store / "checkpoints").glob("training/*/checkpoint-*/trainer_state.json"))
-        running = list((store / "progress").glob("*/*@node-*.jsonl"))
-        if checkpoints and running:
-            host = running[0].name.split("@", 1)[1].rsplit("-", 1)[0]
+        # the attempt records the nodes write as each task starts (cluster/node_work.py)
+        training = list(store.glob("cluster/*/attempts/*/training_and_evaluation-*.json"))
+        if checkpoints and training:
+            host = json.loads(training[0].read_text())["host"]
             fake.remove(host)
             return host
         time.sleep(0.2)

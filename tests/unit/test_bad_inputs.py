@@ -52,6 +52,7 @@ def _cli_cases(tmp: Path) -> dict[str, tuple[object, str]]:
         "gpus": ("banana", "--agora-gpus"),
         "gpus_per_worker": (0, "--agora-gpus-per-worker"),
         "generator_gpus": (-1, "--agora-generator-gpus"),
+        "ray": ("", "--agora-ray"),
         "save": ("", "--agora-save"),
         "compare": ("", "--agora-compare"),
         "max_drop": (-5.0, "--agora-max-drop"),

@@ -68,12 +68,15 @@ def test_a_lock_that_did_not_block_another_node_is_refused_naming_both_hosts_and
             judge(probe, [node])
 
 
-def test_two_nodes_with_one_host_id_are_refused(tmp_path):
+def test_one_host_id_on_two_machines_is_refused_and_on_one_machine_accepted(tmp_path):
     with hold_probe(tmp_path, "s1") as probe:
         node = look(tmp_path, "s1", probe.token)
         assert node["lock"] == BLOCKED  # another open of the lock file, even in this process
-        with pytest.raises(ConfigError, match=f"several nodes run as host {node['host']}: set AGORABENCH_HOST_ID"):
-            judge(probe, [node, node])
+        assert node["machine"]  # this machine's boot id
+        assert set(judge(probe, [node, node])["nodes"]) == {node["host"]}  # two Ray nodes on one machine
+        elsewhere = {**node, "machine": "another-boot-id"}
+        with pytest.raises(ConfigError, match=f"different machines run as host {node['host']}: set AGORABENCH_HOST_ID"):
+            judge(probe, [node, elsewhere])
 
 
 MOUNTS = "\n".join([

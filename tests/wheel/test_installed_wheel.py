@@ -45,6 +45,7 @@ def test_the_wheel_runs_a_smoke_case_outside_the_checkout(tmp_path):
     assert "pytest_agorabench/_fixtures/paper/table2_pgr.csv" in names
     assert {f"pytest_agorabench/suites/{f}" for f in ("__init__.py", "test_math.py", "test_code.py")} <= names
     assert "pytest_agorabench/report/templates/report.html.j2" in names
+    assert "pytest_agorabench/cluster/slurm/agorabench-ray.sbatch" in names  # the Slurm recipe ships with us
 
     venv = tmp_path / "venv"
     _run([sys.executable, "-m", "venv", venv], tmp_path, 300)

@@ -26,7 +26,7 @@ def checkpointing_smoke(save_steps: int):
     """The smoke recipe saving every ``save_steps``: patched into RECIPES, as the key ignores it."""
     from pytest_agorabench.training.recipes import RECIPES
 
-    return dataclasses.replace(RECIPES["smoke"], save_steps=save_steps)
+    return dataclasses.replace(RECIPES["smoke"], save_steps=save_steps, logging_steps=1)
 
 
 def _hold_in_second_save() -> None:

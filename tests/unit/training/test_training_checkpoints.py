@@ -43,6 +43,8 @@ def test_checkpointing_leaves_the_training_key_alone_and_bad_values_are_refused(
     assert recipe.with_overrides(save_steps=0, save_total_limit=5).fingerprint() == recipe.fingerprint()
     with pytest.raises(ValueError, match="save_steps must be >= 0"):
         recipe.with_overrides(save_steps=-1)
+    with pytest.raises(ValueError, match="save_steps must be a multiple of logging_steps"):
+        recipe.with_overrides(save_steps=30, logging_steps=25)
     with pytest.raises(ValueError, match="save_total_limit"):
         recipe.with_overrides(save_total_limit=0)
 
@@ -157,7 +159,9 @@ def test_a_killed_training_resumes_from_its_first_checkpoint_with_the_weights_of
     assert held == str(ck / "checkpoint-20")
     assert not (ck / "checkpoint-20" / STATE_FILE).exists() and (ck / "checkpoint-10" / STATE_FILE).exists()
 
-    resumed = train(tiny_student[0], rows, recipe, tmp_path / "resumed", ck)
+    # Keeping one checkpoint, the save at step 20 rotates away the one it resumed from: the stats still say so.
+    resumed = train(tiny_student[0], rows, recipe.with_overrides(save_total_limit=1), tmp_path / "resumed", ck)
+    assert not (ck / "checkpoint-10").exists()
     assert resumed["resumed_from_step"] == 10 and resumed["steps"] == 24 and resumed["steps_run"] == 14
     assert not (ck / "checkpoint-24").exists()  # no save after the last step: the model supersedes it
 
