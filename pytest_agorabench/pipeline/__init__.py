@@ -168,7 +168,7 @@ def _run_case(
     if config.sizes:
         from pytest_agorabench.pipeline.data_sizes import measure_sizes
 
-        sizes = measure_sizes(store, setting, seeds.rows, generation, base, models, names, config, clock, servers)
+        sizes = measure_sizes(store, setting, seeds.rows, generation, kept, base, models, names, config, clock, servers)
     generator = priced_model(config.generator, config.prices)
     return CaseResult(
         setting=setting.key,

@@ -50,12 +50,14 @@ def prefix_cost(accepted: list[dict[str, Any]], dropped: list[dict[str, Any]], c
 
 
 def measure_sizes(
-    store: Store, setting: Setting, seed_rows: list[dict], generation: Artifact, base: str, models: Models,
-    names: list[str], config: RunConfig, clock: Clock, servers: Servers,
+    store: Store, setting: Setting, seed_rows: list[dict], generation: Artifact, kept: list[dict], base: str,
+    models: Models, names: list[str], config: RunConfig, clock: Clock, servers: Servers,
 ) -> list[dict[str, Any]]:
     """One entry per ``config.sizes``: the prefix's counts, cost, its student's PGR with its interval (over
-    the training seeds with --agora-repeats) and PGR points per dollar. Timed as the case's "sizes" stage;
-    the prefix students' own stages are kept out of the case's stage list and keys, which stay its student's."""
+    the training seeds with --agora-repeats) and PGR points per dollar. ``kept``: the generated rows the
+    case trains on (without the contaminated ones under --agora-decontaminate=drop, which count as the
+    prefix's drops but not out of its cost). Timed as the case's "sizes" stage; the prefix students' own
+    stages are kept out of the case's stage list and keys, which stay its student's."""
     own = Clock(emit=clock.emit)
     generated = generation.read_jsonl("rows.jsonl")
     dropped = generation.read_jsonl("dropped.jsonl")
@@ -66,13 +68,13 @@ def measure_sizes(
     out = []
     with clock.timed("sizes"):
         for size in config.sizes or ():
-            rows, drops = prefix(generated, size), prefix(dropped, size)
+            made, rows, drops = prefix(generated, size), prefix(kept, size), prefix(dropped, size)
             entry: dict[str, Any] = {
                 "instances": size,
                 "requested": planned_count(setting, seed_rows, size),
                 "valid": len(rows),
-                "dropped": len(drops),
-                **prefix_cost(rows, drops, config),
+                "dropped": len(drops) + len(made) - len(rows),
+                **prefix_cost(made, drops, config),
             }
             train_rows = curation.training_set(setting, seed_rows, rows)
             entry["train_rows"] = len(train_rows)

@@ -61,6 +61,8 @@ def _cli_cases(tmp: Path) -> dict[str, tuple[object, str]]:
         "train_seed": (-1, "--agora-train-seed"),
         "prompts": ("no-such-variant", "--agora-prompts"),
         "sizes": ("40,20", "--agora-sizes"),
+        "decontaminate": ("remove", "--agora-decontaminate"),
+        "max_contamination": (1.5, "--agora-max-contamination"),
     }
 
 

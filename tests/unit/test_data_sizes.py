@@ -84,3 +84,39 @@ def test_junit_properties_carry_pgr_and_cost_per_size():
     assert (props["size_20_pgr"], props["size_20_pgr_low"], props["size_20_pgr_high"]) == ("12.50", "2.00", "20.00")
     assert props["size_20_cost_usd"] == "0.250000" and props["size_40_cost_usd"] == "unpriced"
     assert "sizes" in plain.to_dict() and "sizes" not in CaseResult.from_dict(plain.to_dict() | {"sizes": None}).to_dict()
+
+
+def test_with_decontaminate_drop_a_prefix_trains_without_its_flagged_rows_and_still_pays_for_them(tmp_path, monkeypatch):
+    """The largest prefix must be the case's own training set: under --agora-decontaminate=drop that set has
+    no flagged row, so neither has any prefix; the flagged rows count as the prefix's drops and their tokens
+    stay in its cost (the generator was paid for them)."""
+    from pytest_agorabench.files import write_jsonl
+    from pytest_agorabench.metrics.pgr import Estimate
+    from pytest_agorabench.pipeline import data_sizes
+    from pytest_agorabench.pipeline.keys import Clock
+    from pytest_agorabench.settings import get_setting
+    from pytest_agorabench.store import Store
+
+    generated = [_row(i, 10, 1) for i in (0, 1, 2, 4, 5)]
+    dropped = [_row(3, 10, 1, dropped=True)]
+    kept = [r for r in generated if r["id"] not in ("gen-00001", "gen-00005")]  # 1 and 5 copied a benchmark
+    config = _config(tmp_path, generator="gpt-4o", sizes="3,6", decontaminate="drop")
+    store = Store(config.store_dir)
+
+    def build(workdir, key):
+        write_jsonl(workdir / "rows.jsonl", generated)
+        write_jsonl(workdir / "dropped.jsonl", dropped)
+
+    generation = store.once("generation", {"test": "sizes"}, build)
+    trained_on = []
+
+    def student(store, setting, train_rows, *args):
+        trained_on.append([r["id"] for r in train_rows])
+        return Estimate(10.0, 5.0, 15.0, None, 1), f"key-{len(train_rows)}", None
+
+    monkeypatch.setattr(data_sizes, "_prefix_student", student)
+    setting = get_setting("math/instance_generation")
+    sizes = data_sizes.measure_sizes(store, setting, [], generation, kept, "base", None, ["gsm8k"], config, Clock(), None)
+    assert trained_on == [["gen-00000", "gen-00002"], ["gen-00000", "gen-00002", "gen-00004"]]
+    assert [(s["valid"], s["dropped"]) for s in sizes] == [(2, 1), (3, 3)]
+    assert [s["input_tokens"] for s in sizes] == [30, 60]  # every instance of the prefix, flagged or dropped
