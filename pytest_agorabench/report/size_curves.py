@@ -16,6 +16,13 @@ def _usd(value: float | None) -> str:
     return "unpriced" if value is None else f"{value:.6g}"
 
 
+def _per_usd(value: float | None) -> str:
+    """PGR points per dollar: whole points from 100 up (cheap data gives tens of thousands), else 3 digits."""
+    if value is None:
+        return "-"
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
+
+
 def _labels(cases: list[dict[str, Any]]) -> dict[int, str]:
     """The generator (and prompt variant) a case's line is named by: Table 2's grid label."""
     return {id(c): grid.label for grid in grids(cases) for c in grid.cases}
@@ -27,9 +34,8 @@ def size_rows(cases: list[dict[str, Any]]) -> list[tuple[str, ...]]:
     rows = []
     for case in cases:
         for s in case.get("sizes") or ():
-            per_usd = "-" if s.get("pgr_per_usd") is None else f"{s['pgr_per_usd']:.4g}"
             rows.append((case["setting"], labels[id(case)], str(s["instances"]), f"{s['valid']}/{s['requested']}",
-                         str(s["train_rows"]), _usd(s.get("cost_usd")), interval(s["pgr"]), per_usd))
+                         str(s["train_rows"]), _usd(s.get("cost_usd")), interval(s["pgr"]), _per_usd(s.get("pgr_per_usd"))))
     return rows
 
 
@@ -44,11 +50,15 @@ def curves(cases: list[dict[str, Any]]) -> dict[str, list[tuple[str, list[dict[s
 
 
 def terminal_lines(cases: list[dict[str, Any]]) -> list[str]:
-    """PGR by size, one line per case: ``20: 35.0 [20.1, 50.2] ($0.0012)`` for each size."""
+    """PGR by size, one line per case: ``20: 35.0 [20.1, 50.2] ($0.0012)`` for each size; the generator's
+    label after the setting when the cases come from several (merged reports)."""
+    labels = _labels(cases)
+    named = len({labels[id(c)] for c in cases if c.get("sizes")}) > 1
     lines = []
     for case in cases:
         sizes = case.get("sizes")
         if sizes:
             parts = [f"{s['instances']}: {interval(s['pgr'])} (${_usd(s.get('cost_usd'))})" for s in sizes]
-            lines.append(f"  {case['setting']}: " + "; ".join(parts))
+            who = f" ({labels[id(case)]})" if named else ""
+            lines.append(f"  {case['setting']}{who}: " + "; ".join(parts))
     return ["PGR by data size (instances: PGR % [95 %] (generation cost)):", *lines] if lines else []

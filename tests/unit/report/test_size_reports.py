@@ -65,6 +65,11 @@ def test_merged_reports_plot_one_line_per_generator_against_instances_and_dollar
     assert section.count("<tr><td>math/response_generation</td>") == 6
     assert re.search(r"<td>gen-big</td><td class=\"num\">20</td>.*?undefined", section)
     assert md.read_text().count("| math/response_generation | gen-") == 6
+    # the terminal names each line's generator once two are merged; cheap data's PGR per dollar reads whole
+    out = capsys.readouterr().out
+    assert "  math/response_generation (gen-mini): 20: 30.0 [20.0, 40.0] ($0.02);" in out
+    assert "  math/response_generation (gen-big): 20: undefined" in out
+    assert "| math/response_generation | gen-mini | 20 | 19/20 | 19 | 0.02 | 30.0 [20.0, 40.0] | 1,500 |" in md.read_text()
     assert render_html(json.loads(a.read_text()), tmp_path) == render_html(json.loads(a.read_text()), tmp_path)
 
 
