@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_agorabench.errors import AgoraBenchError
-from pytest_agorabench.files import unwritable_reason
+from pytest_agorabench.writable import unwritable_reason
 
 
 class ArgumentCheckError(AgoraBenchError):

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_agorabench.errors import AgoraBenchError
-from pytest_agorabench.files import unwritable_reason
+from pytest_agorabench.writable import unwritable_reason
 
 PREFIX = "AGORABENCH_"
 # Read only by this project's own test suite (conftest.py), not by the plugin: not a typo of ours.

@@ -1,8 +1,8 @@
 """The files every stage writes, with no notion of where they live: canonical JSON and its hashes, JSON
 written atomically, JSONL, and the append-only ``Journal`` that lets a killed stage resume.
 
-A bottom module: library packages (generation, evaluation, seeds) use it without importing the store,
-and ``store.py`` builds its layout on it.
+Library packages (generation, evaluation, seeds) use it without importing the store, and ``store.py``
+builds its layout on it; it needs only the host id (hosts.py) for its temp files' names.
 """
 
 from __future__ import annotations
@@ -17,23 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from pytest_agorabench.errors import AgoraBenchError
+from pytest_agorabench.hosts import host_id
 
 
 class StoreError(AgoraBenchError, RuntimeError):
     """A store or journal file that cannot be written (disk full) or read back (damaged)."""
-
-
-def unwritable_reason(folder: Path) -> str | None:
-    """Why nothing can be written at ``folder`` (existing, or to be created under its nearest existing
-    ancestor), in a few words; None when it can. Nothing is created here."""
-    existing = folder
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
-    if not existing.is_dir():
-        return f"{existing} is a file, not a folder"
-    if not os.access(existing, os.W_OK | os.X_OK):
-        return f"{existing} is not writable"
-    return None
 
 
 def canonical_json(value: Any) -> str:
@@ -52,9 +40,6 @@ def rows_hash(rows: list[dict[str, Any]]) -> str:
 def atomic_temp(path: Path) -> Path:
     """The temp file ``write_json_atomic`` renames onto ``path``: named by host id and pid, as two nodes sharing
     a store may run the same pid."""
-    # Imported here: hosts reads environment.py, which imports this bottom module.
-    from pytest_agorabench.hosts import host_id
-
     return path.with_name(f".{path.name}.{host_id()}.{os.getpid()}.tmp")
 
 

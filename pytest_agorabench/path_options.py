@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_agorabench.errors import AgoraBenchError
-from pytest_agorabench.files import unwritable_reason
+from pytest_agorabench.writable import unwritable_reason
 
 RULE = "~ expands to your home; a relative path resolves against the rootdir"
 # Words that mean "no such report": a file literally named "off" is never what was meant.
