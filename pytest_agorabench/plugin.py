@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from pytest_agorabench import environment
-from pytest_agorabench.config import OPTIONS, build_config, read_pyproject_table
+from pytest_agorabench.config import build_config
+from pytest_agorabench.option_table import OPTIONS, read_pyproject_table
 from pytest_agorabench.errors import AgoraBenchError
 
 _SESSION = pytest.StashKey["Any"]()

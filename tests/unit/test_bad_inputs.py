@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from pytest_agorabench import environment
-from pytest_agorabench.config import OPTION_KEYS, OPTIONS, TABLE_KEYS, ConfigError, build_config, read_pyproject_table
+from pytest_agorabench.config import ConfigError, build_config
+from pytest_agorabench.option_table import OPTION_KEYS, OPTIONS, TABLE_KEYS, read_pyproject_table
 from pytest_agorabench.environment import VARIABLES, EnvironmentVariableError, validate
 
 ROOT = Path(__file__).resolve().parents[2]

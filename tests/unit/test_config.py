@@ -4,12 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from pytest_agorabench.config import (
-    PROFILES,
-    ConfigError,
-    build_config,
-    read_pyproject_table,
-)
+from pytest_agorabench.config import PROFILES, ConfigError, build_config
+from pytest_agorabench.option_table import read_pyproject_table
 from pytest_agorabench.settings import get_setting
 
 

@@ -81,7 +81,7 @@ def test_bad_contamination_options_are_clear_errors(tmp_path, cli, message):
 
 
 def test_the_options_come_from_pyproject_too(tmp_path):
-    from pytest_agorabench.config import read_pyproject_table
+    from pytest_agorabench.option_table import read_pyproject_table
 
     (tmp_path / "pyproject.toml").write_text('[tool.agorabench]\ndecontaminate = "drop"\nmax-contamination = 0.1\n')
     config = build_config({}, read_pyproject_table(tmp_path), tmp_path)
