@@ -87,7 +87,8 @@ def cmd_cache(args: argparse.Namespace) -> int:
         print(f"{root}: no store")
         return 0
     check_readable_dir("--store", root)  # a file or an unreadable folder: one sentence before any work
-    from pytest_agorabench.store import Store, clear, clearing
+    from pytest_agorabench.store import Store
+    from pytest_agorabench.store_folder import clear, clearing
 
     if args.clear or args.dry_run:
         plan = (clearing if args.dry_run else clear)(root)

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from pytest_agorabench.files import Journal, atomic_temp, read_jsonl
-from pytest_agorabench.store import Store, StoreError, content_key, foreign_entries
+from pytest_agorabench.store import Store, StoreError, content_key
+from pytest_agorabench.store_folder import foreign_entries
 
 
 def test_key_depends_on_every_input_and_not_on_order():

@@ -4,7 +4,8 @@ the store's own entries in it; an older store without the marker is marked when 
 import json
 
 from pytest_agorabench.cli import main
-from pytest_agorabench.store import MARKER, Store, is_store
+from pytest_agorabench.store import Store
+from pytest_agorabench.store_folder import MARKER, is_store
 
 
 def _build(workdir, key):
