@@ -79,7 +79,9 @@ class RayRun:
         return [n for n in ray.nodes() if n.get("Alive")]
 
     def gpus_per_case(self, config: Any) -> float:
-        """--agora-gpus-per-worker, else one GPU where the cluster has any (a CPU cluster: none)."""
+        """--agora-gpus-per-worker, else one GPU where the cluster has any (a CPU cluster: none). Asked of
+        Ray per case, as the nodes are in _data_placement: nodes join and leave a cluster during a long run
+        (a lost node, an autoscaler), and one call to the head costs nothing beside a case."""
         if config.gpus_per_worker is not None:
             return float(config.gpus_per_worker)
         return 1.0 if self.connect().cluster_resources().get("GPU", 0) > 0 else 0.0

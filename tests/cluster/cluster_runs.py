@@ -16,9 +16,13 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 FAKE_VLLM = ROOT / "tests" / "unit" / "serving" / "fake_vllm"  # the stand-in vllm server of the serving tests
@@ -81,7 +85,11 @@ class FakeCluster:
         self.cluster.remove_node(self.nodes.pop(host), allow_graceful=False)
 
 
-def start_cluster() -> FakeCluster:
+@contextmanager
+def fake_cluster() -> Iterator[FakeCluster]:
+    """A head and the HOSTS nodes for the block; on leaving it, the cluster is shut down and no process of
+    it may be left (any that is, is killed, and the block fails)."""
+    pytest.importorskip("ray", reason="the ray tier needs Ray: pip install 'pytest-agorabench[ray]'")
     from ray.cluster_utils import Cluster
 
     temp_dir = tempfile.mkdtemp(prefix="agr", dir="/tmp")  # short: Ray's socket paths must fit 107 bytes
@@ -91,21 +99,20 @@ def start_cluster() -> FakeCluster:
         head_node_args={"num_cpus": 1, "temp_dir": temp_dir, "env_vars": {"AGORABENCH_TEST_CLUSTER": marker}},
     )
     fake = FakeCluster(cluster, temp_dir, marker)
-    for host in HOSTS:
-        fake.add(host)
-    cluster.wait_for_nodes()
-    return fake
-
-
-def stop_cluster(fake: FakeCluster) -> None:
-    fake.cluster.shutdown()
-    left = wait_until_gone(fake.marker, fake.temp_dir)
-    for pid in left:  # never leave one behind, even when the test is about to fail for it
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    assert not left, f"Ray processes left after the cluster stopped: {left}"
+    try:
+        for host in HOSTS:
+            fake.add(host)
+        cluster.wait_for_nodes()
+        yield fake
+    finally:
+        cluster.shutdown()
+        left = wait_until_gone(marker, temp_dir)
+        for pid in left:  # never leave one behind, even when the test is about to fail for it
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        assert not left, f"Ray processes left after the cluster stopped: {left}"
 
 
 def suite_cmd(store: Path, report: Path, *args: str) -> list[str]:

@@ -7,28 +7,20 @@ from typing import Any
 
 import pytest
 
-from tests.cluster.cluster_runs import SCRIPTED, run_pytest, start_cluster, stop_cluster
+from tests.cluster.cluster_runs import SCRIPTED, fake_cluster, run_pytest
 
 
 @pytest.fixture(scope="module")
 def ray_cluster():
-    pytest.importorskip("ray", reason="the ray tier needs Ray: pip install 'pytest-agorabench[ray]'")
-    fake = start_cluster()
-    try:
+    with fake_cluster() as fake:
         yield fake
-    finally:
-        stop_cluster(fake)
 
 
 @pytest.fixture
 def fresh_cluster():
     """A cluster of its own, for a test that removes a node."""
-    pytest.importorskip("ray", reason="the ray tier needs Ray: pip install 'pytest-agorabench[ray]'")
-    fake = start_cluster()
-    try:
+    with fake_cluster() as fake:
         yield fake
-    finally:
-        stop_cluster(fake)
 
 
 @pytest.fixture(scope="module")

@@ -55,6 +55,16 @@ exit 3
 """
 
 
+def _submit(work: Path, env: dict[str, str], minutes: int, timeout: int) -> tuple[subprocess.CompletedProcess, str]:
+    """The recipe submitted with `sbatch --wait` on every node of the test Slurm, a GPU count per node, its
+    output in ``work``: (sbatch's process, the job's output)."""
+    out = work / "job.out"
+    job = subprocess.run(["sbatch", "--wait", "--parsable", f"--nodes={len(NODES)}", f"--gpus-per-node={GPUS}",
+                          f"--time={minutes}", f"--output={out}", f"--chdir={work}", str(RECIPE)],
+                         env=env, capture_output=True, text=True, timeout=timeout, check=False)
+    return job, out.read_text() if out.exists() else "(no job output)"
+
+
 def test_the_recipe_starts_ray_runs_the_command_requeues_and_passes_its_exit_code(slurm, tmp_path):
     work = Path(slurm.root) / "job"  # short: Ray's socket paths live under it
     work.mkdir()
@@ -69,11 +79,7 @@ def test_the_recipe_starts_ray_runs_the_command_requeues_and_passes_its_exit_cod
            "AGORA_RAY_WAIT_S": "120",
            "AGORA_RAY_HEAD_ARGS": f"--temp-dir={work}/ray --include-dashboard=false"}
     env.pop("AGORA_GPUS_PER_NODE", None)  # the count must come from Slurm's allocation
-    out = work / "job.out"
-    job = subprocess.run(["sbatch", "--wait", "--parsable", f"--nodes={len(NODES)}", f"--gpus-per-node={GPUS}",
-                          "--time=10", f"--output={out}", f"--chdir={work}", str(RECIPE)],
-                         env=env, capture_output=True, text=True, timeout=800)
-    log = out.read_text() if out.exists() else "(no job output)"
+    job, log = _submit(work, env, minutes=10, timeout=800)
     assert job.returncode == 3, f"sbatch --wait exited {job.returncode}: {job.stderr}\n{log}"
 
     runs = [json.loads(line) for line in results.read_text().splitlines()]
@@ -115,11 +121,7 @@ def test_the_recipe_s_own_pytest_command_runs_a_case_on_its_ray_through_agora_ra
            "AGORA_RAY_HEAD_ARGS": f"--temp-dir={work}/ray --include-dashboard=false"}
     for name in ("AGORA_COMMAND", "AGORA_GPUS_PER_NODE"):
         env.pop(name, None)
-    out = work / "job.out"
-    job = subprocess.run(["sbatch", "--wait", "--parsable", f"--nodes={len(NODES)}", f"--gpus-per-node={GPUS}",
-                          "--time=20", f"--output={out}", f"--chdir={work}", str(RECIPE)],
-                         env=env, capture_output=True, text=True, timeout=1500)
-    log = out.read_text() if out.exists() else "(no job output)"
+    job, log = _submit(work, env, minutes=20, timeout=1500)
     assert job.returncode == 0, f"sbatch --wait exited {job.returncode}: {job.stderr}\n{log[-6000:]}"
     data = json.loads(report.read_text())
     (case,) = data["cases"]
