@@ -1,6 +1,8 @@
 """Repo-level test tiers for our own tests: slow, gpu and network tests are opt-in and skip with a reason;
 the vllm tier runs where AGORABENCH_VLLM_PYTHON names an interpreter with vllm (.ci/run makes one), the wheel
-tier where AGORABENCH_WHEEL_TEST=1, the ray tier where AGORABENCH_RAY_TEST=1 (.ci/run sets both)."""
+tier where AGORABENCH_WHEEL_TEST=1, the ray tier where AGORABENCH_RAY_TEST=1, the signal tier where
+AGORABENCH_SIGNAL_TEST=1 (.ci/run sets all three). Without them the suite runs in under 15 minutes on 2
+cores; CI runs every tier with the same command."""
 
 import os
 
@@ -39,8 +41,15 @@ RAY_REASON = (
 )
 
 
+SIGNAL_REASON = (
+    "trains tiny students on scripted data until PGR shows its signal (the gate, contamination, sizes, the "
+    "smoke world; minutes each): set AGORABENCH_SIGNAL_TEST=1 (.ci/run does)"
+)
+
+
 def pytest_collection_modifyitems(config, items):
     env_tiers = {
+        "signal": (os.environ.get("AGORABENCH_SIGNAL_TEST") == "1", SIGNAL_REASON),
         "ray": (os.environ.get("AGORABENCH_RAY_TEST") == "1", RAY_REASON),
         "vllm": (bool(os.environ.get("AGORABENCH_VLLM_PYTHON")), VLLM_REASON),
         "wheel": (os.environ.get("AGORABENCH_WHEEL_TEST") == "1", WHEEL_REASON),

@@ -13,6 +13,8 @@ import pytest
 from .runs import SUITE, generated_rows
 from .scripted_copying import QUESTIONS
 
+pytestmark = pytest.mark.signal  # conftest.py: AGORABENCH_SIGNAL_TEST=1 (.ci/run sets it)
+
 COPYING = Path(__file__).with_name("scripted_copying.py")
 SIGNAL = Path(__file__).resolve().parents[2] / "fixtures" / "signal"
 INSTANCES = 24

@@ -19,6 +19,8 @@ from pytest_agorabench.settings import get_setting
 from tests.e2e.runs import run_suite
 from tests.e2e.test_signal import SCRIPT, sums  # noqa: F401 - the module-scoped fixture
 
+pytestmark = pytest.mark.signal  # conftest.py: AGORABENCH_SIGNAL_TEST=1 (.ci/run sets it)
+
 RG = get_setting("math/response_generation")
 
 

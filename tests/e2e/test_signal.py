@@ -14,6 +14,8 @@ from pytest_agorabench.config import build_config
 from pytest_agorabench.pipeline import run_case
 from pytest_agorabench.settings import get_setting
 
+pytestmark = pytest.mark.signal  # conftest.py: AGORABENCH_SIGNAL_TEST=1 (.ci/run sets it)
+
 SCRIPT = Path(__file__).with_name("scripted.py")
 
 

@@ -19,6 +19,8 @@ from pytest_agorabench.config import build_config
 from pytest_agorabench.pipeline import run_case
 from pytest_agorabench.settings import SETTINGS, get_setting
 
+pytestmark = pytest.mark.signal  # conftest.py: AGORABENCH_SIGNAL_TEST=1 (.ci/run sets it)
+
 SCRIPT = Path(__file__).with_name("scripted_world.py")
 DEFAULT = ("math/response_generation", "code/response_generation", "instruction_following/response_generation")
 OTHERS = tuple(s.key for s in SETTINGS if s.key not in DEFAULT)
