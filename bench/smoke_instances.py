@@ -36,7 +36,7 @@ def main() -> int:
 
     from pytest_agorabench.config import build_config
     from pytest_agorabench.pipeline import run_case
-    from pytest_agorabench.report.terminal import interval
+    from pytest_agorabench.report.estimate_text import interval
     from pytest_agorabench.settings import get_setting
 
     store = Path(args.store) if args.store else Path(tempfile.mkdtemp(prefix="smoke-instances-")) / "store"

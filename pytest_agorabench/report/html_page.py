@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from pytest_agorabench.report.estimate_text import interval, number
 from pytest_agorabench.report.size_curves import HEADER as SIZE_HEADER
 from pytest_agorabench.report.size_curves import curves, size_rows
 from pytest_agorabench.report.table2 import (
@@ -21,7 +22,7 @@ from pytest_agorabench.report.table2 import (
     score_line,
     undefined_reason,
 )
-from pytest_agorabench.report.terminal import delta_text, interval, number
+from pytest_agorabench.report.terminal import delta_text
 
 # Stages whose inspect logs a case can link to, and the folder under <store>/logs each writes to.
 LOGGED_STAGES = {"generation": "generation", "evaluation": "evaluation", "baseline_base": "evaluation",

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pytest_agorabench.report.estimate_text import interval
 from pytest_agorabench.report.table2 import grids
-from pytest_agorabench.report.terminal import interval
 
 HEADER = ("setting", "generator", "instances", "valid", "train rows", "cost $", "PGR % [95 %]", "PGR / $")
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from pytest_agorabench.report.estimate_text import interval
 from pytest_agorabench.report.json_report import aggregates
-from pytest_agorabench.report.terminal import interval
 from pytest_agorabench.settings import Domain, Method
 
 METHODS = tuple(m.value for m in Method)

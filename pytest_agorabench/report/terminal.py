@@ -1,21 +1,11 @@
-"""The terminal summary table of a session, and the number formats every report shares."""
+"""The terminal summary table of a session."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from pytest_agorabench.metrics.interval_text import ratio_text
-
-
-def number(value: float | None) -> str:
-    return "undef" if value is None else f"{value:.1f}"
-
-
-def interval(est: dict[str, Any]) -> str:
-    """A PGR with its 95 % set, marked "Fieller" where the set came from Fieller's method (which may be
-    unbounded: that is what the data says about a noisy reference-base gap)."""
-    return ratio_text(est["point"], est["low"], est["high"], est.get("interval_kind"), est.get("excluded"),
-                      est.get("interval_method"))
+from pytest_agorabench.report.estimate_text import interval, number
+from pytest_agorabench.report.size_curves import terminal_lines
 
 
 def summary_lines(cases: list[dict[str, Any]], summary: dict[str, Any]) -> list[str]:
@@ -61,8 +51,6 @@ def summary_lines(cases: list[dict[str, Any]], summary: dict[str, Any]) -> list[
     notices = [f"  {c['setting']}: {n}" for c in cases for n in c.get("notices", [])]
     if notices:
         lines += ["notices:", *notices]
-    from pytest_agorabench.report.size_curves import terminal_lines
-
     lines += terminal_lines(cases)
     undefined = [f"  {c['setting']}: {c['pgr']['undefined_reason']}" for c in cases if c["pgr"]["undefined_reason"]]
     if undefined:

@@ -5,9 +5,10 @@ from pathlib import Path
 
 from pytest_agorabench.metrics.interval_text import ratio_text
 from pytest_agorabench.metrics.pgr import Estimate
+from pytest_agorabench.report.estimate_text import interval
 from pytest_agorabench.report.html_page import render_html
 from pytest_agorabench.report.json_report import build_report
-from pytest_agorabench.report.terminal import delta_text, interval
+from pytest_agorabench.report.terminal import delta_text
 from pytest_agorabench.result import BenchmarkOutcome, CaseResult
 
 TWO_RAYS = Estimate(80.0, None, None, None, 2000, 160, "two rays", "fieller", [12.5, 300.0])
