@@ -15,7 +15,7 @@ import unicodedata
 _TOKEN = re.compile(r"[^\W_]+|[^\w\s]")  # runs of letters/digits, or one symbol
 # Punctuation and markup that carry no content: the question is the same with or without them.
 _DROP = frozenset(".,;:!?'\"`()[]{}$\\#_|~@")
-_NUMBER = re.compile(r"\d+")
+_NUMBER_SPLIT = re.compile(r"(\d+)")  # keeps the numbers: "3x" -> "", "3", "x"
 NUMBER_MASK = "<n>"
 
 
@@ -27,7 +27,7 @@ def tokens(text: str) -> tuple[str, ...]:
         if tok in _DROP:
             continue
         # "3x" / "x2": digits and letters apart, so a number is always a token of its own.
-        out.extend(p for p in re.split(r"(\d+)", tok) if p) if _NUMBER.search(tok) else out.append(tok)
+        out.extend(p for p in _NUMBER_SPLIT.split(tok) if p)
     return tuple(out)
 
 
